@@ -1,0 +1,329 @@
+// The batch scheduler. The host only lets us call the sub-agent runtime while one of our tool
+// calls is in flight, so nothing runs in the background: each tool call drives the batch
+// (`drive`) until every run is terminal or its own deadline, then returns leaving no timers,
+// waits or detached promises behind. Completion is noticed through the host's bounded
+// long-poll (`wait`), never by sleeping. Every change is written to the ledger first.
+import type { ChildRuntime, WaitResult } from "../runtime/port.js";
+import { BudgetGuard, costOf } from "./cost.js";
+import { checkReply, compileContract, correctiveMessage } from "./json-contract.js";
+import type { Ledger } from "./ledger.js";
+import { classifyHostError, decide, firstModel } from "./policy.js";
+import { childSessionKey } from "./session-keys.js";
+import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, TERMINAL_STATES, emptyUsage } from "./types.js";
+
+export interface RunnerDeps {
+  runtime: ChildRuntime;
+  ledger: Ledger;
+  /** Identifies this gateway process in attempts, to tell live attempts from interrupted ones. */
+  owner: string;
+  random?: () => number;
+}
+
+/** Longest single host wait; shorter than any host-side request limit. */
+const WAIT_SLICE_MS = 30_000;
+/** How long we wait for the host to confirm that a stopped child has ended. */
+const STOP_CONFIRM_MS = 5_000;
+
+export class BatchRunner {
+  private readonly now = Date.now;
+  private readonly budget: BudgetGuard;
+  private driving: Promise<void> | undefined;
+  private readonly listeners = new Set<(run: RunRecord) => void>();
+
+  constructor(readonly batch: BatchRecord, private readonly deps: RunnerDeps) {
+    this.budget = new BudgetGuard(batch.options.budget);
+    for (const run of batch.runs) for (const a of run.attempts) this.budget.record(a.usage, a.costUsd);
+  }
+
+  get complete(): boolean {
+    return this.batch.runs.every((r) => TERMINAL_STATES.has(r.state));
+  }
+
+  totals(): { tokens: number; costUsd: number } {
+    return this.budget.totals();
+  }
+
+  /** Subscribe to run state changes (progress lines). Returns the unsubscribe function. */
+  onChange(listener: (run: RunRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Advances the batch until it is complete, `deadline` passes or `signal` aborts. Concurrent
+   * callers share one driver: a second caller waits for the first, then drives with its own deadline.
+   */
+  async drive(deadline: number, signal?: AbortSignal): Promise<void> {
+    while (!this.complete && !signal?.aborted) {
+      if (this.driving) {
+        await raceUntil([this.driving.then(() => undefined)], deadline, signal);
+        if (this.now() >= deadline) return;
+        continue;
+      }
+      const run = this.loop(deadline, signal);
+      this.driving = run;
+      try {
+        await run;
+      } finally {
+        this.driving = undefined;
+      }
+      return;
+    }
+  }
+
+  /** Stops queued and running runs (all, or those labelled); returns the labels it stopped. */
+  async cancel(labels?: string[]): Promise<string[]> {
+    const targets = this.batch.runs.filter(
+      (r) => !TERMINAL_STATES.has(r.state) && (!labels || labels.includes(r.spec.label)),
+    );
+    await Promise.all(targets.map((run) => this.stopRun(run, "cancelled", "cancelled by parallel_cancel")));
+    return targets.map((r) => r.spec.label);
+  }
+
+  /**
+   * After a gateway restart the host never finishes runs it had in flight (their ids stay
+   * pending), so attempts started by another process are ended as `interrupted` here and go
+   * through the retry policy like any failure: reported, never lost.
+   */
+  async recoverInterrupted(): Promise<void> {
+    for (const run of this.batch.runs) {
+      const attempt = liveAttempt(run);
+      if (run.state !== "running" || !attempt || attempt.owner === this.deps.owner) continue;
+      await this.finishAttempt(run, attempt, "interrupted", "the gateway restarted while this attempt was running");
+    }
+  }
+
+  private async loop(deadline: number, signal?: AbortSignal): Promise<void> {
+    // Keyed by run id: a wait belongs to one attempt, never to a later attempt of the same run.
+    const waits = new Map<string, Promise<{ runId: string; result: WaitResult }>>();
+    while (!this.complete && !signal?.aborted) {
+      await this.enforceBudget();
+      await this.admit();
+      await this.enforceTimeouts();
+      if (this.complete) return;
+      const now = this.now();
+      if (now >= deadline) return;
+      for (const run of this.batch.runs) {
+        const attempt = liveAttempt(run);
+        if (run.state !== "running" || !attempt?.runId || waits.has(attempt.runId)) continue;
+        const until = Math.min(deadline, this.runDeadline(run));
+        const slice = Math.max(1, Math.min(WAIT_SLICE_MS, until - now));
+        const runId = attempt.runId;
+        waits.set(
+          runId,
+          this.deps.runtime.wait(runId, slice).then(
+            (result) => ({ runId, result }),
+            (err: unknown) => ({ runId, result: { state: "error", error: errorText(err) } as WaitResult }),
+          ),
+        );
+      }
+      const winner = await raceUntil([...waits.values()], this.nextTimer(deadline), signal);
+      if (!winner) continue; // a timer fired: loop re-checks timeouts, backoffs and the deadline
+      waits.delete(winner.runId);
+      if (winner.result.state === "pending") continue;
+      const run = this.batch.runs.find((r) => r.state === "running" && liveAttempt(r)?.runId === winner.runId);
+      if (run) await this.settle(run, liveAttempt(run)!, winner.result);
+    }
+  }
+
+  /** Starts attempts for queued runs in FIFO order while there is room. */
+  private async admit(): Promise<void> {
+    const { maxConcurrency } = this.batch.options;
+    for (const run of this.batch.runs) {
+      if (this.running() >= maxConcurrency) return;
+      if (run.state !== "queued" || (run.notBefore ?? 0) > this.now()) continue;
+      await this.startAttempt(run);
+    }
+  }
+
+  private running(): number {
+    return this.batch.runs.filter((r) => r.state === "running").length;
+  }
+
+  private async startAttempt(run: RunRecord): Promise<void> {
+    const { batch, deps } = this;
+    const previous = run.attempts[run.attempts.length - 1];
+    const n = run.attempts.length + 1;
+    const model = previous ? previous.nextModel : firstModel(run, batch.options);
+    const attempt: Attempt = {
+      n,
+      model,
+      sessionKey: childSessionKey(batch, batch.runs.indexOf(run), n),
+      owner: deps.owner,
+      startedAt: this.now(),
+      tokens: 0,
+      usage: emptyUsage(),
+      costUsd: 0,
+    };
+    run.attempts.push(attempt);
+    run.firstStartedAt ??= attempt.startedAt;
+    this.setRun(run, { state: "running", notBefore: undefined, firstStartedAt: run.firstStartedAt });
+    deps.ledger.attempt(batch.batchId, run.spec.label, attempt);
+    try {
+      const started = await deps.runtime.start({
+        sessionKey: attempt.sessionKey,
+        message: run.spec.prompt,
+        model,
+        idempotencyKey: `${batch.batchId}:${run.spec.label}:${n}`,
+      });
+      attempt.runId = started.runId;
+      attempt.sessionKey = started.sessionKey;
+      attempt.modelUsed = started.model;
+      // Cancelled (or timed out) while the host was admitting it: stop the child we just got.
+      if (attempt.outcome) return void (await this.stopAndConfirm(attempt));
+      deps.ledger.attempt(batch.batchId, run.spec.label, attempt);
+    } catch (err) {
+      await this.finishAttempt(run, attempt, classifyHostError(errorText(err)), `start failed: ${errorText(err)}`);
+    }
+  }
+
+  /** A wait said the run ended: read what it produced and judge it. */
+  private async settle(run: RunRecord, attempt: Attempt, result: WaitResult): Promise<void> {
+    if (result.state === "error") return this.finishAttempt(run, attempt, classifyHostError(result.error), result.error);
+    if (result.state === "timeout") return this.finishAttempt(run, attempt, "timeout", result.error ?? "the host timed the run out");
+    if (result.state === "pending") return;
+    const transcript = await this.deps.runtime.read(attempt.sessionKey).catch(() => undefined);
+    if (transcript) {
+      attempt.usage = transcript.usage;
+      attempt.modelUsed = transcript.modelUsed ?? attempt.modelUsed;
+    }
+    const text = result.text ?? transcript?.finalText;
+    if (!result.visible || !text?.trim()) {
+      return this.finishAttempt(run, attempt, "empty_output", transcript?.failure ?? "the child returned no visible text");
+    }
+    run.output = text;
+    const schema = run.spec.outputSchema;
+    if (!schema) return this.finishAttempt(run, attempt, "ok");
+    const check = checkReply(text, compileContract(schema));
+    if (check.ok) {
+      run.json = check.value;
+      return this.finishAttempt(run, attempt, "ok", check.repaired ? "JSON repaired locally" : undefined);
+    }
+    if (!attempt.corrected) return this.sendCorrection(run, attempt, check.errors, schema);
+    return this.finishAttempt(run, attempt, check.kind, check.errors.join("; "));
+  }
+
+  /** One follow-up in the same session with the validation errors, before escalating. */
+  private async sendCorrection(run: RunRecord, attempt: Attempt, errors: string[], schema: object): Promise<void> {
+    attempt.corrected = true;
+    attempt.reason = `corrective follow-up sent: ${errors.slice(0, 3).join("; ")}`;
+    try {
+      const started = await this.deps.runtime.start({
+        sessionKey: attempt.sessionKey,
+        message: correctiveMessage(errors, schema),
+        model: attempt.model,
+        idempotencyKey: `${this.batch.batchId}:${run.spec.label}:${attempt.n}:fix`,
+      });
+      attempt.runId = started.runId;
+      this.deps.ledger.attempt(this.batch.batchId, run.spec.label, attempt);
+    } catch (err) {
+      await this.finishAttempt(run, attempt, "invalid_json", `corrective follow-up failed: ${errorText(err)}`);
+    }
+  }
+
+  private async finishAttempt(run: RunRecord, attempt: Attempt, outcome: AttemptOutcome, reason?: string): Promise<void> {
+    attempt.outcome = outcome;
+    attempt.reason = reason;
+    attempt.endedAt = this.now();
+    attempt.tokens = attempt.usage.inputTokens + attempt.usage.outputTokens;
+    attempt.costUsd = costOf(attempt.usage, attempt.modelUsed ?? attempt.model ?? "", this.batch.options.prices);
+    this.budget.record(attempt.usage, attempt.costUsd);
+    const decision = decide(run, outcome, this.batch.options, this.deps.random);
+    if (decision.kind === "retry") attempt.nextModel = decision.model;
+    this.deps.ledger.attempt(this.batch.batchId, run.spec.label, attempt);
+    await this.release(attempt, outcome === "ok");
+    if (decision.kind === "succeed") {
+      this.setRun(run, { state: "ok", output: run.output, json: run.json, error: undefined });
+    } else if (decision.kind === "retry") {
+      this.setRun(run, { state: "queued", notBefore: this.now() + decision.delayMs, output: undefined, json: undefined });
+    } else {
+      this.setRun(run, { state: decision.state, error: decision.error, output: run.output, json: undefined });
+    }
+  }
+
+  /** Ends a run that is still going (timeout, cancel, budget): stop its child first. */
+  private async stopRun(run: RunRecord, outcome: "timeout" | "cancelled" | "budget", reason: string): Promise<void> {
+    const attempt = liveAttempt(run);
+    if (run.state === "running" && attempt) {
+      const confirmed = await this.stopAndConfirm(attempt);
+      const note = confirmed ? "" : " (the host did not confirm the child stopped; attempt abandoned)";
+      return this.finishAttempt(run, attempt, outcome, reason + note);
+    }
+    const state = outcome === "timeout" ? "timed_out" : outcome === "cancelled" ? "cancelled" : "failed";
+    this.setRun(run, { state, error: reason });
+  }
+
+  /** Stops a live child and waits (bounded) until the host reports the run ended. */
+  private async stopAndConfirm(attempt: Attempt): Promise<boolean> {
+    await this.deps.runtime.stop(attempt.sessionKey).catch(() => undefined);
+    attempt.released = true;
+    if (!attempt.runId) return true;
+    const seen = await this.deps.runtime.wait(attempt.runId, STOP_CONFIRM_MS).catch(() => undefined);
+    return seen !== undefined && seen.state !== "pending";
+  }
+
+  /** Finished attempts give their session back to the host (their output is in the ledger). */
+  private async release(attempt: Attempt, _ok: boolean): Promise<void> {
+    if (attempt.released) return;
+    attempt.released = true;
+    await this.deps.runtime.stop(attempt.sessionKey).catch(() => undefined);
+  }
+
+  private runDeadline(run: RunRecord): number {
+    return (run.firstStartedAt ?? this.now()) + run.spec.timeoutSeconds * 1000;
+  }
+
+  private async enforceTimeouts(): Promise<void> {
+    const late = this.batch.runs.filter((r) => r.state === "running" && this.now() >= this.runDeadline(r));
+    await Promise.all(late.map((r) => this.stopRun(r, "timeout", `no result within ${r.spec.timeoutSeconds}s`)));
+  }
+
+  private async enforceBudget(): Promise<void> {
+    const over = this.budget.exceeded();
+    if (!over) return;
+    const open = this.batch.runs.filter((r) => !TERMINAL_STATES.has(r.state));
+    await Promise.all(open.map((r) => this.stopRun(r, "budget", over)));
+  }
+
+  /** The earliest moment the loop must look again without a wait result. */
+  private nextTimer(deadline: number): number {
+    let next = deadline;
+    for (const run of this.batch.runs) {
+      if (run.state === "running") next = Math.min(next, this.runDeadline(run));
+      if (run.state === "queued" && run.notBefore) next = Math.min(next, run.notBefore);
+    }
+    return next;
+  }
+
+  private setRun(run: RunRecord, patch: Partial<RunRecord>): void {
+    Object.assign(run, patch);
+    this.deps.ledger.run(this.batch.batchId, run.spec.label, patch);
+    for (const listener of this.listeners) listener(run);
+  }
+}
+
+function liveAttempt(run: RunRecord): Attempt | undefined {
+  const last = run.attempts[run.attempts.length - 1];
+  return last && !last.outcome ? last : undefined;
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Resolves with the first promise, or undefined when `until` passes or `signal` aborts. No timer outlives it. */
+async function raceUntil<T>(promises: Promise<T>[], until: number, signal?: AbortSignal): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, until - Date.now()), undefined);
+    onAbort = () => resolve(undefined);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([...promises, stop]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}

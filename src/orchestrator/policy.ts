@@ -1,0 +1,67 @@
+// Retry and escalation policy: what happens after an attempt ends, decided by its failure class.
+// Pure functions of the run's history, so the same decision replays identically from the ledger.
+import type { AttemptOutcome, BatchOptions, RunRecord } from "./types.js";
+
+export type Decision =
+  | { kind: "succeed" }
+  | { kind: "retry"; model: string | undefined; delayMs: number; escalated: boolean }
+  | { kind: "fail"; state: "failed" | "timed_out" | "cancelled"; error: string };
+
+/** Same-model tries a failing model gets before we climb the ladder. */
+const TRIES_PER_MODEL_BEFORE_ESCALATION = 2;
+
+export function classifyHostError(message: string): AttemptOutcome {
+  return /\b429\b|rate.?limit|too many requests|quota|overloaded/i.test(message) ? "rate_limit" : "provider_error";
+}
+
+/** The model of the first attempt: the caller's pin, else the role's starting rung. */
+export function firstModel(run: RunRecord, options: BatchOptions): string | undefined {
+  if (!options.modelOverride) return undefined;
+  if (run.spec.model) return run.spec.model;
+  const { ladder } = options;
+  return ladder.length ? ladder[Math.min(run.spec.tier, ladder.length - 1)] : undefined;
+}
+
+/** The next stronger model after `current`, or undefined at the top of the ladder. */
+export function strongerModel(current: string | undefined, tier: number, ladder: string[]): string | undefined {
+  const at = current === undefined ? -1 : ladder.indexOf(current);
+  const next = at >= 0 ? at + 1 : Math.min(tier + 1, ladder.length);
+  return ladder[next];
+}
+
+export function backoffMs(outcome: AttemptOutcome, retryNumber: number, random: () => number = Math.random): number {
+  if (outcome === "interrupted") return 0;
+  const base = outcome === "rate_limit" ? 2000 : 500;
+  const raw = Math.min(base * 2 ** Math.max(0, retryNumber - 1), 15_000);
+  return Math.round(raw * (0.5 + random())); // jitter: spread retries of many runs apart
+}
+
+const FINAL: Partial<Record<AttemptOutcome, "timed_out" | "cancelled" | "failed">> = {
+  timeout: "timed_out",
+  cancelled: "cancelled",
+  budget: "failed",
+};
+
+/** Decides what follows the last attempt of `run`, which ended with `outcome`. */
+export function decide(run: RunRecord, outcome: AttemptOutcome, options: BatchOptions, random?: () => number): Decision {
+  const last = run.attempts[run.attempts.length - 1];
+  const reason = last?.reason ?? outcome;
+  if (outcome === "ok") return { kind: "succeed" };
+  const finalState = FINAL[outcome];
+  if (finalState) return { kind: "fail", state: finalState, error: reason };
+  if (run.attempts.length > options.retries) {
+    return { kind: "fail", state: "failed", error: `${reason} (after ${run.attempts.length} attempt${run.attempts.length > 1 ? "s" : ""})` };
+  }
+  const current = last?.model;
+  const sameModelTries = run.attempts.filter((a) => a.model === current).length;
+  const wantsStronger =
+    outcome === "empty_output" ||
+    outcome === "invalid_json" ||
+    outcome === "schema_violation" ||
+    (outcome === "provider_error" && sameModelTries >= TRIES_PER_MODEL_BEFORE_ESCALATION);
+  const canEscalate = options.escalate && options.modelOverride;
+  const stronger = wantsStronger && canEscalate ? strongerModel(current, run.spec.tier, options.ladder) : undefined;
+  const delayMs = backoffMs(outcome, run.attempts.length, random);
+  if (stronger) return { kind: "retry", model: stronger, delayMs, escalated: true };
+  return { kind: "retry", model: current, delayMs, escalated: false };
+}

@@ -1,0 +1,95 @@
+// The data a batch is made of. Everything here is plain JSON so the ledger can store it as is.
+import type { Usage } from "../runtime/port.js";
+
+export type RunState = "queued" | "running" | "ok" | "failed" | "timed_out" | "cancelled";
+export const TERMINAL_STATES: ReadonlySet<RunState> = new Set(["ok", "failed", "timed_out", "cancelled"]);
+
+/** Why an attempt ended. The class decides what the retry policy does next. */
+export type AttemptOutcome =
+  | "ok"
+  | "provider_error"
+  | "rate_limit"
+  | "timeout"
+  | "empty_output"
+  | "invalid_json"
+  | "schema_violation"
+  | "cancelled"
+  | "interrupted"
+  | "budget";
+
+export interface RunSpec {
+  label: string;
+  /** The rendered prompt the child receives. Kept in the ledger, never in progress lines. */
+  prompt: string;
+  role?: string;
+  /** Model pinned by the caller for the first attempt. */
+  model?: string;
+  /** Starting rung on the ladder (from the role registry). */
+  tier: number;
+  timeoutSeconds: number;
+  outputSchema?: object;
+}
+
+export interface BatchOptions {
+  maxConcurrency: number;
+  retries: number;
+  escalate: boolean;
+  ladder: string[];
+  /** False when the operator has not allowed model overrides: runs use the agent's default model. */
+  modelOverride: boolean;
+  budget: { maxTokens?: number; maxCostUsd?: number };
+  prices: Record<string, { input: number; output: number }>;
+}
+
+export interface Attempt {
+  n: number;
+  /** Model we asked for; undefined = the agent's default. */
+  model?: string;
+  /** Model that actually answered, from the run result and the child's transcript. */
+  modelUsed?: string;
+  sessionKey: string;
+  runId?: string;
+  /** Which process started it: a different owner after a restart means the attempt was interrupted. */
+  owner: string;
+  outcome?: AttemptOutcome;
+  reason?: string;
+  startedAt: number;
+  endedAt?: number;
+  tokens: number;
+  usage: Usage;
+  costUsd: number;
+  /** A corrective follow-up was sent in the same session after a JSON contract failure. */
+  corrected?: boolean;
+  /** Model the policy chose for the attempt after this one. */
+  nextModel?: string;
+  /** The child session was stopped/deleted; the attempt holds no host resources. */
+  released?: boolean;
+}
+
+export interface RunRecord {
+  spec: RunSpec;
+  state: RunState;
+  attempts: Attempt[];
+  output?: string;
+  json?: unknown;
+  error?: string;
+  /** Earliest time the next attempt may start (backoff). */
+  notBefore?: number;
+  /** First time the run started: its timeout counts from here. */
+  firstStartedAt?: number;
+}
+
+export interface BatchRecord {
+  batchId: string;
+  createdAt: number;
+  owner: string;
+  /** Session key of the caller that created the batch. */
+  requester: string;
+  agentId: string;
+  depth: number;
+  options: BatchOptions;
+  runs: RunRecord[];
+  notes: string[];
+}
+
+export const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0 });

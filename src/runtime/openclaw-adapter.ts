@@ -1,0 +1,114 @@
+// The one adapter over OpenClaw's api.runtime.subagent. It maps the host's wait statuses and
+// transcript shapes onto the port, and nothing else: policy lives in the orchestrator.
+import type { ChildRuntime, StartedRun, Transcript, Usage, WaitResult } from "./port.js";
+
+/** The subset of `api.runtime.subagent` (openclaw 2026.9.6) this plugin uses. */
+export interface SubagentApi {
+  run(p: {
+    sessionKey: string;
+    message: string;
+    provider?: string;
+    model?: string;
+    idempotencyKey?: string;
+    deliver?: boolean;
+    lane?: string;
+    lightContext?: boolean;
+  }): Promise<{ runId: string; sessionKey?: string; runtime?: { provider: string; model: string } }>;
+  waitForRun(p: { runId: string; timeoutMs?: number }): Promise<{
+    status: "ok" | "timeout" | "error" | "pending";
+    error?: string;
+    endedAt?: number;
+    stopReason?: string;
+    terminalReply?: { disposition: "visible"; text: string } | { disposition: "silent" | "empty" };
+  }>;
+  getSessionMessages(p: { sessionKey: string; limit?: number }): Promise<{ messages: unknown[] }>;
+  deleteSession(p: { sessionKey: string; deleteTranscript?: boolean }): Promise<void>;
+}
+
+export function splitModel(ref: string | undefined): { provider?: string; model?: string } {
+  if (!ref) return {};
+  const slash = ref.indexOf("/");
+  return slash > 0 ? { provider: ref.slice(0, slash), model: ref.slice(slash + 1) } : { model: ref };
+}
+
+export function openclawRuntime(subagent: SubagentApi): ChildRuntime {
+  return {
+    async start(req): Promise<StartedRun> {
+      const res = await subagent.run({
+        sessionKey: req.sessionKey,
+        message: req.message,
+        ...splitModel(req.model),
+        idempotencyKey: req.idempotencyKey,
+        deliver: false,
+        lane: "subagent", // the host's sub-agent lane, not the main one shared with user turns
+      });
+      const model = res.runtime ? `${res.runtime.provider}/${res.runtime.model}` : undefined;
+      return { runId: res.runId, sessionKey: res.sessionKey ?? req.sessionKey, model };
+    },
+
+    async wait(runId, timeoutMs): Promise<WaitResult> {
+      const r = await subagent.waitForRun({ runId, timeoutMs });
+      if (r.status === "ok") {
+        const reply = r.terminalReply;
+        if (reply?.disposition === "visible") return { state: "ok", text: reply.text, visible: true };
+        return { state: "ok", visible: reply === undefined }; // no snapshot: let the transcript decide
+      }
+      if (r.status === "error") return { state: "error", error: r.error ?? r.stopReason ?? "the run failed" };
+      // A wait that expired says nothing about the run; a run the host timed out has ended.
+      if (r.status === "timeout" && r.endedAt) return { state: "timeout", error: r.error ?? "the host timed the run out" };
+      return { state: "pending" };
+    },
+
+    async read(sessionKey): Promise<Transcript> {
+      const { messages } = await subagent.getSessionMessages({ sessionKey, limit: 1000 });
+      return readTranscript(messages);
+    },
+
+    async stop(sessionKey): Promise<void> {
+      await subagent.deleteSession({ sessionKey, deleteTranscript: true });
+    },
+  };
+}
+
+interface HostMessage {
+  role?: string;
+  content?: unknown;
+  provider?: string;
+  model?: string;
+  usage?: Record<string, unknown>;
+  customType?: string;
+}
+
+/** Usage summed over the session's assistant messages; text and model of the last one. */
+export function readTranscript(messages: unknown[]): Transcript {
+  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  const out: Transcript = { usage };
+  for (const raw of messages) {
+    const m = raw as HostMessage;
+    if (m?.role === "custom" && m.customType === "run-failed-before-reply") out.failure = textOf(m.content);
+    if (m?.role !== "assistant") continue;
+    usage.inputTokens += tokenField(m.usage, ["input", "inputTokens", "prompt_tokens", "input_tokens"]);
+    usage.outputTokens += tokenField(m.usage, ["output", "outputTokens", "completion_tokens", "output_tokens"]);
+    if (m.provider && m.model) out.modelUsed = `${m.provider}/${m.model}`;
+    const text = textOf(m.content);
+    if (text.trim()) out.finalText = text;
+  }
+  return out;
+}
+
+function tokenField(usage: Record<string, unknown> | undefined, names: string[]): number {
+  for (const name of names) {
+    const v = usage?.[name];
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+  }
+  return 0;
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .filter((c): c is { type: string; text: string } => c?.type === "text" && typeof c.text === "string")
+    .map((c) => c.text)
+    .join("");
+}
