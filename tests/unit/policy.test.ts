@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { backoffMs, classifyHostError, decide, firstModel, strongerModel } from "../../src/orchestrator/policy.js";
+import type { AttemptOutcome, RunRecord } from "../../src/orchestrator/types.js";
+import { options, spec } from "../support/batch.js";
+
+const ladder = ["m/cheap", "m/mid", "m/strong"];
+
+function runWith(models: (string | undefined)[], tier = 0): RunRecord {
+  return {
+    spec: spec("x", { tier }),
+    state: "running",
+    attempts: models.map((model, i) => ({
+      n: i + 1, model, sessionKey: "k", owner: "o", startedAt: 0, tokens: 0, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, reason: "why",
+    })),
+  };
+}
+
+describe("failure classes decide the next step", () => {
+  const table: [AttemptOutcome, string][] = [
+    ["ok", "succeed"],
+    ["rate_limit", "retry same model"],
+    ["provider_error", "retry same model"],
+    ["empty_output", "escalate"],
+    ["invalid_json", "escalate"],
+    ["schema_violation", "escalate"],
+    ["interrupted", "retry same model"],
+    ["timeout", "fail timed_out"],
+    ["cancelled", "fail cancelled"],
+    ["budget", "fail failed"],
+  ];
+  it.each(table)("%s -> %s", (outcome, expected) => {
+    const d = decide(runWith(["m/cheap"]), outcome, options(), () => 0.5);
+    const got =
+      d.kind === "succeed" ? "succeed" : d.kind === "fail" ? `fail ${d.state}` : d.escalated ? "escalate" : "retry same model";
+    expect(got).toBe(expected);
+  });
+
+  it("an erroring model is retried once, then escalated", () => {
+    expect(decide(runWith(["m/cheap"]), "provider_error", options())).toMatchObject({ kind: "retry", model: "m/cheap" });
+    expect(decide(runWith(["m/cheap", "m/cheap"]), "provider_error", options())).toMatchObject({ kind: "retry", model: "m/mid", escalated: true });
+  });
+
+  it("climbs the ladder one rung at a time and retries the top rung in place", () => {
+    expect(decide(runWith(["m/mid"]), "invalid_json", options())).toMatchObject({ model: "m/strong" });
+    expect(decide(runWith(["m/strong"]), "invalid_json", options())).toMatchObject({ model: "m/strong", escalated: false });
+  });
+
+  it("retries bound the attempts per run", () => {
+    const d = decide(runWith(["m/cheap", "m/mid", "m/strong"]), "invalid_json", options({ retries: 2 }));
+    expect(d).toMatchObject({ kind: "fail", state: "failed" });
+    expect(d.kind === "fail" && d.error).toMatch(/after 3 attempts/);
+    expect(decide(runWith(["m/cheap"]), "provider_error", options({ retries: 0 }))).toMatchObject({ kind: "fail" });
+  });
+
+  it("without escalation or without the operator's override the model never changes", () => {
+    expect(decide(runWith(["m/cheap"]), "invalid_json", options({ escalate: false }))).toMatchObject({ model: "m/cheap", escalated: false });
+    expect(decide(runWith([undefined]), "invalid_json", options({ modelOverride: false }))).toMatchObject({ model: undefined, escalated: false });
+  });
+});
+
+describe("models", () => {
+  it("the first model is the caller's pin, else the role's starting rung, else none without override", () => {
+    expect(firstModel(runWith([], 1), options())).toBe("m/mid");
+    expect(firstModel(runWith([], 9), options())).toBe("m/strong");
+    expect(firstModel({ ...runWith([]), spec: spec("x", { model: "p/pinned" }) }, options())).toBe("p/pinned");
+    expect(firstModel(runWith([], 1), options({ modelOverride: false }))).toBeUndefined();
+  });
+
+  it("a model off the ladder escalates to the rung above the role's tier", () => {
+    expect(strongerModel("p/pinned", 0, ladder)).toBe("m/mid");
+    expect(strongerModel("m/strong", 0, ladder)).toBeUndefined();
+  });
+
+  it("classifies host errors into rate limits and provider errors", () => {
+    expect(classifyHostError("429 Too Many Requests")).toBe("rate_limit");
+    expect(classifyHostError("rate limit reached for model")).toBe("rate_limit");
+    expect(classifyHostError("400 invalid_request_error")).toBe("provider_error");
+  });
+
+  it("backs off with jitter, longer for rate limits, none after an interruption", () => {
+    expect(backoffMs("provider_error", 1, () => 0)).toBe(250);
+    expect(backoffMs("provider_error", 1, () => 1)).toBe(750);
+    expect(backoffMs("rate_limit", 1, () => 0.5)).toBe(2000);
+    expect(backoffMs("provider_error", 20, () => 0.5)).toBe(15000);
+    expect(backoffMs("interrupted", 3)).toBe(0);
+  });
+});
