@@ -1,0 +1,44 @@
+// Bundles the plugin into one self-contained ESM file (dist/index.js): installing the plugin
+// needs no npm install of runtime dependencies. Checks the manifest against the code first.
+import { build } from "esbuild";
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+
+const manifest = JSON.parse(readFileSync("openclaw.plugin.json", "utf8"));
+const tools = manifest.contracts?.tools ?? [];
+for (const name of ["parallel_spawn", "poll_until_complete", "research_team", "parallel_cancel"]) {
+  if (!tools.includes(name)) throw new Error(`openclaw.plugin.json contracts.tools must list ${name}`);
+  if (!manifest.toolMetadata?.[name]?.profiles?.length) throw new Error(`openclaw.plugin.json toolMetadata.${name}.profiles is missing`);
+}
+
+await build({
+  entryPoints: ["src/index.ts"],
+  outfile: "dist/index.js",
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  minify: true,
+  sourcemap: false,
+  legalComments: "none",
+  // Bundled CommonJS dependencies (ajv, handlebars) call require() for Node built-ins.
+  banner: { js: "import { createRequire as __paCreateRequire } from 'node:module'; const require = __paCreateRequire(import.meta.url);" },
+  logLevel: "warning",
+});
+
+const bundle = await import(`./dist/index.js?${Date.now()}`);
+if (!bundle.default?.register) throw new Error("dist/index.js has no plugin entry");
+// A bad skill.json or template fails the build, not a user's call.
+bundle.loadRegistry();
+
+// The manifest's configSchema is generated from the TypeBox schema the code uses (one source).
+const configSchema = JSON.parse(JSON.stringify(bundle.default.configSchema));
+if (JSON.stringify(manifest.configSchema) !== JSON.stringify(configSchema)) {
+  manifest.configSchema = configSchema;
+  writeFileSync("openclaw.plugin.json", `${JSON.stringify(manifest, null, 2)}\n`);
+  console.log("updated openclaw.plugin.json configSchema");
+}
+
+// The plugin ships SKILL.md as its skill (manifest "skills": ["./dist/skills"]).
+mkdirSync("dist/skills/parallel-agents", { recursive: true });
+copyFileSync("SKILL.md", "dist/skills/parallel-agents/SKILL.md");
+console.log(`built dist/index.js (${(statSync("dist/index.js").size / 1024).toFixed(1)} KB)`);

@@ -1,0 +1,74 @@
+// Plugin configuration (`plugins.entries.parallel-agents.config`): one TypeBox schema is the
+// source of truth; openclaw.plugin.json carries the same JSON Schema (a unit test keeps them equal).
+import { type Static, Type } from "@sinclair/typebox";
+import { DEFAULT_PRICES } from "./orchestrator/cost.js";
+
+export const PLUGIN_ID = "parallel-agents";
+export const DEFAULT_LADDER = ["anthropic/claude-haiku-4-5", "kimi-coding/k2p5", "anthropic/claude-opus-4-5"];
+
+const ModelRef = Type.String({ pattern: "^[A-Za-z0-9._-]+/[A-Za-z0-9._:@/-]+$", maxLength: 200 });
+const Price = Type.Object(
+  { input: Type.Number({ minimum: 0 }), output: Type.Number({ minimum: 0 }) },
+  { additionalProperties: false },
+);
+export const BudgetSchema = Type.Object(
+  {
+    maxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxCostUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    ladder: Type.Optional(Type.Array(ModelRef, { minItems: 1, maxItems: 10 })),
+    maxConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    maxTasks: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    defaultTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 5, maximum: 7200 })),
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
+    prices: Type.Optional(Type.Record(Type.String({ maxLength: 200 }), Price)),
+    budget: Type.Optional(BudgetSchema),
+    rolesDir: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    maxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
+  },
+  { additionalProperties: false },
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+
+export interface PluginConfig {
+  ladder: string[];
+  maxConcurrency: number;
+  maxTasks: number;
+  defaultTimeoutSeconds: number;
+  retries: number;
+  prices: Record<string, { input: number; output: number }>;
+  budget: { maxTokens?: number; maxCostUsd?: number };
+  rolesDir?: string;
+  /** Deepest fan-out level allowed; 1 = only top-level sessions fan out, children cannot. */
+  maxDepth: number;
+  /** The operator allowed model overrides (`plugins.entries.parallel-agents.subagent.allowModelOverride`). */
+  modelOverride: boolean;
+}
+
+export const MODEL_OVERRIDE_HINT =
+  `model escalation is off: runs use the agent's default model. Set plugins.entries.${PLUGIN_ID}.subagent.allowModelOverride: true in openclaw.json to turn it on.`;
+
+/** Applies defaults; `hostConfig` is the whole OpenClaw config, read for the operator's override switch. */
+export function resolveConfig(raw: RawConfig | undefined, hostConfig?: unknown): PluginConfig {
+  const c = raw ?? {};
+  const entry = (hostConfig as { plugins?: { entries?: Record<string, { subagent?: { allowModelOverride?: unknown } }> } })
+    ?.plugins?.entries?.[PLUGIN_ID];
+  return {
+    ladder: c.ladder ?? DEFAULT_LADDER,
+    maxConcurrency: c.maxConcurrency ?? 5,
+    maxTasks: c.maxTasks ?? 50,
+    defaultTimeoutSeconds: c.defaultTimeoutSeconds ?? 300,
+    retries: c.retries ?? 2,
+    prices: { ...DEFAULT_PRICES, ...c.prices },
+    budget: c.budget ?? {},
+    rolesDir: c.rolesDir,
+    maxDepth: c.maxDepth ?? 1,
+    modelOverride: entry?.subagent?.allowModelOverride === true,
+  };
+}

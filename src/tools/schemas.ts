@@ -1,0 +1,91 @@
+// Tool parameter schemas (TypeBox = JSON Schema). The same objects are given to the host as
+// `parameters` and compiled with Ajv in `execute`, because POST /tools/invoke skips validation.
+import { Type } from "@sinclair/typebox";
+import { BudgetSchema } from "../config.js";
+
+/** Size limits for model-produced input; documented in README "Limits". */
+export const LIMITS = {
+  taskChars: 20_000,
+  varChars: 20_000,
+  vars: 32,
+  labelChars: 64,
+  topicChars: 2_000,
+  ladder: 10,
+  labels: 500,
+};
+
+const Label = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", maxLength: LIMITS.labelChars });
+const ModelRef = Type.String({ pattern: "^[A-Za-z0-9._-]+/[A-Za-z0-9._:@/-]+$", maxLength: 200 });
+const Vars = Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$", maxLength: 64 }), Type.String({ maxLength: LIMITS.varChars }), {
+  maxProperties: LIMITS.vars,
+});
+const OutputSchema = Type.Object({}, { additionalProperties: true, description: "JSON Schema the child's reply must match" });
+
+export const TaskSchema = Type.Object(
+  {
+    task: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.taskChars })),
+    role: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    vars: Type.Optional(Vars),
+    label: Type.Optional(Label),
+    model: Type.Optional(ModelRef),
+    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7200 })),
+    outputSchema: Type.Optional(OutputSchema),
+  },
+  { additionalProperties: false },
+);
+
+const batchOptions = {
+  maxConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
+  escalate: Type.Optional(Type.Boolean()),
+  ladder: Type.Optional(Type.Array(ModelRef, { minItems: 1, maxItems: LIMITS.ladder })),
+  timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7200 })),
+  budget: Type.Optional(BudgetSchema),
+};
+
+const waitOptions = {
+  waitSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+};
+
+export const SpawnSchema = Type.Object(
+  {
+    tasks: Type.Optional(Type.Array(TaskSchema, { minItems: 1, maxItems: 500 })),
+    team: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    vars: Type.Optional(Vars),
+    ...batchOptions,
+    ...waitOptions,
+  },
+  { additionalProperties: false },
+);
+
+export const PollSchema = Type.Object(
+  {
+    batchId: Type.String({ minLength: 1, maxLength: 80 }),
+    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CancelSchema = Type.Object(
+  {
+    batchId: Type.String({ minLength: 1, maxLength: 80 }),
+    labels: Type.Optional(Type.Array(Label, { minItems: 1, maxItems: LIMITS.labels })),
+  },
+  { additionalProperties: false },
+);
+
+export const ResearchSchema = Type.Object(
+  {
+    topics: Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.topicChars }), { minItems: 1, maxItems: 500 }),
+    brief: Type.Optional(Type.String({ maxLength: LIMITS.taskChars })),
+    lenses: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 8 })),
+    synthesize: Type.Optional(Type.Boolean()),
+    outputSchema: Type.Optional(OutputSchema),
+    model: Type.Optional(ModelRef),
+    ...batchOptions,
+    ...waitOptions,
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,36 @@
+// Validates tool params with Ajv compiled once per schema. Errors name the field path, what was
+// wrong and what is allowed, so the calling model can fix its call.
+import type { Static, TSchema } from "@sinclair/typebox";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const compiled = new WeakMap<TSchema, ValidateFunction>();
+
+export function validateParams<S extends TSchema>(tool: string, schema: S, params: unknown): Static<S> {
+  let check = compiled.get(schema);
+  if (!check) {
+    check = ajv.compile(schema);
+    compiled.set(schema, check);
+  }
+  if (params === null || typeof params !== "object" || Array.isArray(params)) {
+    throw new Error(`${tool}: parameters must be a JSON object, got ${params === null ? "null" : Array.isArray(params) ? "an array" : typeof params}`);
+  }
+  if (!check(params)) throw new Error(`${tool}: invalid parameters: ${describeErrors(check.errors ?? [])}`);
+  return params as Static<S>;
+}
+
+export function describeErrors(errors: ErrorObject[]): string {
+  const lines = errors
+    .filter((e) => e.keyword !== "if")
+    .slice(0, 8)
+    .map((e) => {
+      const at = e.instancePath ? e.instancePath.slice(1).replaceAll("/", ".") : "(root)";
+      if (e.keyword === "additionalProperties") {
+        const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}).join(", ");
+        return `${at}: unknown field "${String(e.params.additionalProperty)}" (allowed: ${allowed})`;
+      }
+      if (e.keyword === "enum") return `${at}: must be one of ${(e.params.allowedValues as unknown[]).join(", ")}`;
+      return `${at}: ${e.message}`;
+    });
+  return [...new Set(lines)].join("; ");
+}

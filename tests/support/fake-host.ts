@@ -1,0 +1,52 @@
+// A host-shaped fake of OpenClaw's plugin API: `api.runtime.subagent` speaks the host's wire
+// shapes (waitForRun statuses, transcript messages), backed by the in-memory runtime, so the
+// tools and the OpenClaw adapter are exercised together.
+import plugin from "../../src/index.js";
+import type { SubagentApi } from "../../src/runtime/openclaw-adapter.js";
+import { type Behaviour, MemoryRuntime } from "./memory-runtime.js";
+import { tempDir } from "./batch.js";
+import type { StartRequest } from "../../src/runtime/port.js";
+
+type Tool = { name: string; execute: (id: string, params: unknown, signal?: AbortSignal, onUpdate?: (u: unknown) => void) => Promise<{ content: { text: string }[]; details: any }> };
+
+export function fakeHost(opts: { script?: (req: StartRequest, i: number) => Behaviour; pluginConfig?: Record<string, unknown>; allowModelOverride?: boolean; stateDir?: string } = {}) {
+  const memory = new MemoryRuntime(opts.script);
+  const stateDir = opts.stateDir ?? tempDir("pa-state-");
+  const subagent: SubagentApi = {
+    async run(p) {
+      const model = p.provider ? `${p.provider}/${p.model}` : undefined;
+      const started = await memory.start({ sessionKey: p.sessionKey, message: p.message, model, idempotencyKey: p.idempotencyKey ?? "" });
+      return { runId: started.runId, sessionKey: p.sessionKey, runtime: { provider: p.provider ?? "memory", model: p.model ?? "default" } };
+    },
+    async waitForRun({ runId, timeoutMs }) {
+      const r = await memory.wait(runId, timeoutMs ?? 30_000);
+      if (r.state === "pending") return { status: "timeout" };
+      if (r.state === "error") return { status: "error", error: r.error, endedAt: Date.now() };
+      if (r.state === "timeout") return { status: "timeout", endedAt: Date.now() };
+      return { status: "ok", endedAt: Date.now(), terminalReply: r.visible ? { disposition: "visible", text: r.text ?? "" } : { disposition: "empty" } };
+    },
+    async getSessionMessages({ sessionKey }) {
+      const t = await memory.read(sessionKey);
+      const [provider, model] = (t.modelUsed ?? "memory/default").split("/");
+      return {
+        messages: [
+          { role: "user", content: "task" },
+          { role: "assistant", content: [{ type: "text", text: t.finalText ?? "" }], provider, model, usage: { input: t.usage.inputTokens, output: t.usage.outputTokens } },
+        ],
+      };
+    },
+    async deleteSession({ sessionKey }) {
+      await memory.stop(sessionKey);
+    },
+  };
+  const factories = new Map<string, (ctx: unknown) => unknown>();
+  plugin.register({
+    pluginConfig: opts.pluginConfig ?? {},
+    config: { plugins: { entries: { "parallel-agents": { subagent: { allowModelOverride: opts.allowModelOverride ?? true } } } } },
+    runtime: { subagent, state: { resolveStateDir: () => stateDir } },
+    registerTool: (factory, { name }) => void factories.set(name, factory as (ctx: unknown) => unknown),
+  });
+  const tool = (name: string, sessionKey = "agent:main:main") => factories.get(name)!({ sessionKey, agentId: "main" }) as Tool;
+  const call = (name: string, params: unknown, sessionKey?: string, onUpdate?: (u: unknown) => void) => tool(name, sessionKey).execute("call-1", params, undefined, onUpdate);
+  return { memory, stateDir, factories, tool, call };
+}

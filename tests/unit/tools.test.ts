@@ -1,0 +1,125 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import plugin, { TOOL_NAMES } from "../../src/index.js";
+import { fakeHost } from "../support/fake-host.js";
+
+describe("plugin registration", () => {
+  it("registers the four contract tools, direct-only, each listed in the manifest", () => {
+    const host = fakeHost();
+    expect([...host.factories.keys()].sort()).toEqual([...TOOL_NAMES].sort());
+    const manifest = JSON.parse(readFileSync("openclaw.plugin.json", "utf8"));
+    for (const name of TOOL_NAMES) {
+      expect(manifest.contracts.tools).toContain(name);
+      expect(manifest.toolMetadata[name].profiles).toEqual(expect.arrayContaining(["coding", "messaging"]));
+      expect(host.tool(name)).toMatchObject({ name, catalogMode: "direct-only" });
+    }
+  });
+
+  it("the manifest's configSchema is the code's config schema", () => {
+    const manifest = JSON.parse(readFileSync("openclaw.plugin.json", "utf8"));
+    expect(manifest.configSchema).toEqual(JSON.parse(JSON.stringify(plugin.configSchema)));
+  });
+});
+
+describe("parallel_spawn + poll_until_complete", () => {
+  it("waitSeconds returns every run's real output, with counts and an estimate", async () => {
+    const host = fakeHost({ script: (req) => ({ reply: `answer to ${req.message}` }) });
+    const res = await host.call("parallel_spawn", { tasks: [{ task: "one" }, { task: "two" }, { task: "three" }], waitSeconds: 10 });
+    const d = res.details;
+    expect(d.complete).toBe(true);
+    expect(d.runs.map((r: any) => [r.label, r.state, r.output])).toEqual([
+      ["agent-1", "ok", "answer to one"],
+      ["agent-2", "ok", "answer to two"],
+      ["agent-3", "ok", "answer to three"],
+    ]);
+    expect(d.counts).toMatchObject({ ok: 3, failed: 0, running: 0, queued: 0 });
+    expect(d.estimate.tokens).toBeGreaterThan(0);
+    for (const key of ["status", "ok", "success", "error", "timedOut", "exitCode"]) expect(d).not.toHaveProperty(key);
+    expect(res.content[0].text).toContain("answer to two");
+  });
+
+  it("returns at once by default; poll collects the results, idempotently", async () => {
+    const host = fakeHost({ script: () => ({ reply: "r", delayMs: 100 }) });
+    const spawned = await host.call("parallel_spawn", { tasks: [{ task: "a", label: "x" }] });
+    expect(spawned.details.complete).toBe(false);
+    expect(spawned.content[0].text).toMatch(/poll_until_complete/);
+    const first = await host.call("poll_until_complete", { batchId: spawned.details.batchId, timeoutSeconds: 10 });
+    const again = await host.call("poll_until_complete", { batchId: spawned.details.batchId, timeoutSeconds: 10 });
+    expect(first.details.runs[0]).toMatchObject({ label: "x", state: "ok", output: "r" });
+    expect(again.details.runs).toEqual(first.details.runs);
+    expect(host.memory.runs).toHaveLength(1);
+  });
+
+  it("a poll bounded short of completion returns partial results", async () => {
+    const host = fakeHost({ script: (req) => ({ reply: req.message, delayMs: req.message === "slow" ? 2000 : 5 }) });
+    const { details } = await host.call("parallel_spawn", { tasks: [{ task: "fast" }, { task: "slow" }], waitSeconds: 1 });
+    expect(details.complete).toBe(false);
+    expect(details.partial).toBe(true);
+    expect(details.results.map((r: any) => r.label)).toEqual(["agent-1"]);
+    await host.call("parallel_cancel", { batchId: details.batchId });
+  });
+
+  it("a new plugin instance (gateway restart) answers polls from the ledger", async () => {
+    const first = fakeHost({ script: () => ({ reply: "persisted" }) });
+    const { details } = await first.call("parallel_spawn", { tasks: [{ task: "a" }], waitSeconds: 5 });
+    const restarted = fakeHost({ stateDir: first.stateDir });
+    // same process here, so simulate the restart by dropping the live store
+    (globalThis as any)[Symbol.for("openclaw-parallel-agents.stores")].clear();
+    const res = await restarted.call("poll_until_complete", { batchId: details.batchId, timeoutSeconds: 1 });
+    expect(res.details.runs[0]).toMatchObject({ state: "ok", output: "persisted" });
+  });
+
+  it("progress lines carry labels and counts, never task text", async () => {
+    const host = fakeHost();
+    const updates: any[] = [];
+    await host.call("parallel_spawn", { tasks: [{ task: "SECRET-TASK-TEXT sk-live-123" }], waitSeconds: 5 }, undefined, (u) => updates.push(u));
+    expect(updates.length).toBeGreaterThan(1);
+    expect(updates[0].progress).toMatchObject({ visibility: "channel", privacy: "public" });
+    expect(JSON.stringify(updates)).not.toMatch(/SECRET-TASK-TEXT|sk-live/);
+  });
+
+  it("without the operator's override, runs use the default model and the result says which line turns escalation on", async () => {
+    const host = fakeHost({ allowModelOverride: false });
+    const res = await host.call("parallel_spawn", { tasks: [{ task: "a", model: "x/pinned" }], waitSeconds: 5 });
+    expect(host.memory.runs[0].req.model).toBeUndefined();
+    expect(res.details.notes.join(" ")).toMatch(/plugins\.entries\.parallel-agents\.subagent\.allowModelOverride: true/);
+  });
+});
+
+describe("admission errors and guards", () => {
+  const host = fakeHost({ pluginConfig: { maxTasks: 3 } });
+  const bad: [string, unknown, RegExp][] = [
+    ["no tasks", {}, /give "tasks"/],
+    ["empty tasks", { tasks: [] }, /tasks: must NOT have fewer than 1 items/],
+    ["too many tasks", { tasks: [{ task: "a" }, { task: "b" }, { task: "c" }, { task: "d" }] }, /more than maxTasks \(3\)/],
+    ["neither task nor role", { tasks: [{ label: "x" }] }, /tasks\.0: give "task"/],
+    ["duplicate labels", { tasks: [{ task: "a", label: "x" }, { task: "b", label: "x" }] }, /"x" is used twice/],
+    ["unknown field", { tasks: [{ task: "a" }], bogus: 1 }, /unknown field "bogus"/],
+    ["unknown role", { tasks: [{ role: "wizard" }] }, /wizard.*researcher|researcher.*wizard/s],
+    ["tasks as a string", { tasks: "do things" }, /tasks: must be array/],
+    ["bad schema", { tasks: [{ task: "a", outputSchema: { type: "nope" } }] }, /tasks\.0\.outputSchema/],
+    ["budget too small", { tasks: [{ task: "a" }], budget: { maxTokens: 10 } }, /refused before starting anything.*maxTokens/],
+  ];
+  it.each(bad)("%s gets a clear error", async (_name, params, message) => {
+    await expect(host.call("parallel_spawn", params)).rejects.toThrow(message);
+  });
+
+  it("a child session cannot fan out again (maxDepth 1)", async () => {
+    await expect(host.call("parallel_spawn", { tasks: [{ task: "a" }] }, "agent:main:subagent:pa1-x-1-a1")).rejects.toThrow(/sub-agent at depth 1.*maxDepth is 1/);
+    await expect(host.call("research_team", { topics: ["t"] }, "agent:main:subagent:pa1-x-1-a1")).rejects.toThrow(/cannot fan out/);
+  });
+
+  it("maxDepth 2 lets a child fan out once more, not twice", async () => {
+    const deep = fakeHost({ pluginConfig: { maxDepth: 2 } });
+    const res = await deep.call("parallel_spawn", { tasks: [{ task: "a" }], waitSeconds: 5 }, "agent:main:subagent:pa1-x-1-a1");
+    expect(deep.memory.runs[0].req.sessionKey).toMatch(/:subagent:pa2-/);
+    expect(res.details.complete).toBe(true);
+    await expect(deep.call("parallel_spawn", { tasks: [{ task: "a" }] }, "agent:main:subagent:pa2-y-1-a1")).rejects.toThrow(/cannot fan out/);
+  });
+
+  it("poll and cancel of an unknown batch say so", async () => {
+    await expect(host.call("poll_until_complete", { batchId: "pa-nope-123" })).rejects.toThrow(/unknown batchId "pa-nope-123"/);
+    await expect(host.call("poll_until_complete", { batchId: "../../etc/passwd" })).rejects.toThrow(/batchId must be/);
+    await expect(host.call("parallel_cancel", { batchId: "pa-nope-123" })).rejects.toThrow(/unknown batchId/);
+  });
+});
