@@ -29,14 +29,29 @@ export class BatchRunner {
   private readonly budget: BudgetGuard;
   private driving: Promise<void> | undefined;
   private readonly listeners = new Set<(run: RunRecord) => void>();
+  // Indexes kept in step with run states by setRun, so each loop step costs O(concurrency),
+  // not O(tasks): a batch of n tasks was O(n^2)..O(n^3) overall without them (bench/).
+  private readonly position = new Map<RunRecord, number>();
+  /** Runs in state `running`. */
+  private readonly live = new Set<RunRecord>();
+  /** Queued runs waiting out a retry backoff (`notBefore`). */
+  private readonly delayed = new Set<RunRecord>();
+  /** Runs not yet in a terminal state. */
+  private readonly open = new Set<RunRecord>();
+  /** Every run before this index is terminal (terminal states are final). */
+  private firstOpen = 0;
 
   constructor(readonly batch: BatchRecord, private readonly deps: RunnerDeps) {
     this.budget = new BudgetGuard(batch.options.budget);
-    for (const run of batch.runs) for (const a of run.attempts) this.budget.record(a.usage, a.costUsd);
+    for (const [i, run] of batch.runs.entries()) {
+      for (const a of run.attempts) this.budget.record(a.usage, a.costUsd);
+      this.position.set(run, i);
+      this.track(run);
+    }
   }
 
   get complete(): boolean {
-    return this.batch.runs.every((r) => TERMINAL_STATES.has(r.state));
+    return this.open.size === 0;
   }
 
   totals(): { tokens: number; costUsd: number } {
@@ -103,9 +118,9 @@ export class BatchRunner {
       if (this.complete) return;
       const now = this.now();
       if (now >= deadline) return;
-      for (const run of this.batch.runs) {
+      for (const run of this.live) {
         const attempt = liveAttempt(run);
-        if (run.state !== "running" || !attempt?.runId || waits.has(attempt.runId)) continue;
+        if (!attempt?.runId || waits.has(attempt.runId)) continue;
         const until = Math.min(deadline, this.runDeadline(run));
         const slice = Math.max(1, Math.min(WAIT_SLICE_MS, until - now));
         const runId = attempt.runId;
@@ -121,7 +136,7 @@ export class BatchRunner {
       if (!winner) continue; // a timer fired: loop re-checks timeouts, backoffs and the deadline
       waits.delete(winner.runId);
       if (winner.result.state === "pending") continue;
-      const run = this.batch.runs.find((r) => r.state === "running" && liveAttempt(r)?.runId === winner.runId);
+      const run = [...this.live].find((r) => liveAttempt(r)?.runId === winner.runId);
       if (run) await this.settle(run, liveAttempt(run)!, winner.result);
     }
   }
@@ -129,15 +144,14 @@ export class BatchRunner {
   /** Starts attempts for queued runs in FIFO order while there is room. */
   private async admit(): Promise<void> {
     const { maxConcurrency } = this.batch.options;
-    for (const run of this.batch.runs) {
-      if (this.running() >= maxConcurrency) return;
+    const { runs } = this.batch;
+    while (this.firstOpen < runs.length && TERMINAL_STATES.has(runs[this.firstOpen].state)) this.firstOpen++;
+    for (let i = this.firstOpen; i < runs.length; i++) {
+      if (this.live.size >= maxConcurrency) return;
+      const run = runs[i];
       if (run.state !== "queued" || (run.notBefore ?? 0) > this.now()) continue;
       await this.startAttempt(run);
     }
-  }
-
-  private running(): number {
-    return this.batch.runs.filter((r) => r.state === "running").length;
   }
 
   private async startAttempt(run: RunRecord): Promise<void> {
@@ -148,7 +162,7 @@ export class BatchRunner {
     const attempt: Attempt = {
       n,
       model,
-      sessionKey: childSessionKey(batch, batch.runs.indexOf(run), n),
+      sessionKey: childSessionKey(batch, this.position.get(run)!, n),
       owner: deps.owner,
       startedAt: this.now(),
       tokens: 0,
@@ -179,14 +193,18 @@ export class BatchRunner {
 
   /** A wait said the run ended: read what it produced and judge it. */
   private async settle(run: RunRecord, attempt: Attempt, result: WaitResult): Promise<void> {
-    if (result.state === "error") return this.finishAttempt(run, attempt, classifyHostError(result.error), result.error);
-    if (result.state === "timeout") return this.finishAttempt(run, attempt, "timeout", result.error ?? "the host timed the run out");
     if (result.state === "pending") return;
     const transcript = await this.deps.runtime.read(attempt.sessionKey).catch(() => undefined);
     if (transcript) {
       attempt.usage = transcript.usage;
       attempt.modelUsed = transcript.modelUsed ?? attempt.modelUsed;
     }
+    if (result.state === "error") {
+      // The transcript holds the provider's own words ("429 ...") behind the host's summary.
+      const reason = transcript?.failure && !result.error.includes(transcript.failure) ? `${result.error} (${transcript.failure})` : result.error;
+      return this.finishAttempt(run, attempt, classifyHostError(reason), reason);
+    }
+    if (result.state === "timeout") return this.finishAttempt(run, attempt, "timeout", result.error ?? "the host timed the run out");
     const text = result.text ?? transcript?.finalText;
     if (!result.visible || !text?.trim()) {
       return this.finishAttempt(run, attempt, "empty_output", transcript?.failure ?? "the child returned no visible text");
@@ -274,7 +292,7 @@ export class BatchRunner {
   }
 
   private async enforceTimeouts(): Promise<void> {
-    const late = this.batch.runs.filter((r) => r.state === "running" && this.now() >= this.runDeadline(r));
+    const late = [...this.live].filter((r) => this.now() >= this.runDeadline(r));
     await Promise.all(late.map((r) => this.stopRun(r, "timeout", `no result within ${r.spec.timeoutSeconds}s`)));
   }
 
@@ -288,15 +306,24 @@ export class BatchRunner {
   /** The earliest moment the loop must look again without a wait result. */
   private nextTimer(deadline: number): number {
     let next = deadline;
-    for (const run of this.batch.runs) {
-      if (run.state === "running") next = Math.min(next, this.runDeadline(run));
-      if (run.state === "queued" && run.notBefore) next = Math.min(next, run.notBefore);
-    }
+    for (const run of this.live) next = Math.min(next, this.runDeadline(run));
+    for (const run of this.delayed) next = Math.min(next, run.notBefore!);
     return next;
+  }
+
+  /** Files a run into the state indexes (after any change of its state or backoff). */
+  private track(run: RunRecord): void {
+    this.live.delete(run);
+    this.delayed.delete(run);
+    this.open.delete(run);
+    if (run.state === "running") this.live.add(run);
+    if (run.state === "queued" && run.notBefore) this.delayed.add(run);
+    if (!TERMINAL_STATES.has(run.state)) this.open.add(run);
   }
 
   private setRun(run: RunRecord, patch: Partial<RunRecord>): void {
     Object.assign(run, patch);
+    this.track(run);
     this.deps.ledger.run(this.batch.batchId, run.spec.label, patch);
     for (const listener of this.listeners) listener(run);
   }

@@ -4,6 +4,7 @@ import type { ChildRuntime } from "../runtime/port.js";
 import { BatchRunner } from "./batch-runner.js";
 import { assertBatchId, type Ledger } from "./ledger.js";
 import type { BatchRecord } from "./types.js";
+import { ToolInputError } from "../errors.js";
 
 export class BatchStore {
   private readonly runners = new Map<string, BatchRunner>();
@@ -27,7 +28,7 @@ export class BatchStore {
     const live = this.runners.get(batchId);
     if (live) return live;
     const batch = this.ledger.load(batchId);
-    if (!batch) throw new Error(`unknown batchId "${batchId}": no such batch in this gateway's ledger (it may have expired)`);
+    if (!batch) throw new ToolInputError(`unknown batchId "${batchId}": no such batch in this gateway's ledger (it may have expired)`);
     const runner = new BatchRunner(batch, { runtime: this.runtime, ledger: this.ledger, owner: this.owner });
     this.runners.set(batchId, runner);
     await runner.recoverInterrupted();

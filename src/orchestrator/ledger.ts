@@ -5,6 +5,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Attempt, BatchRecord, RunRecord } from "./types.js";
+import { ToolInputError } from "../errors.js";
 
 type RunPatch = Partial<Omit<RunRecord, "spec" | "attempts">>;
 type LedgerLine =
@@ -17,7 +18,7 @@ const BATCH_ID = /^[A-Za-z0-9_-]{4,80}$/;
 
 export function assertBatchId(batchId: unknown): asserts batchId is string {
   if (typeof batchId !== "string" || !BATCH_ID.test(batchId)) {
-    throw new Error(`batchId must be the id returned by parallel_spawn (letters, digits, - and _), got ${JSON.stringify(batchId)?.slice(0, 80)}`);
+    throw new ToolInputError(`batchId must be the id returned by parallel_spawn (letters, digits, - and _), got ${JSON.stringify(batchId)?.slice(0, 80)}`);
   }
 }
 

@@ -19,6 +19,7 @@ export interface SubagentApi {
     error?: string;
     endedAt?: number;
     stopReason?: string;
+    timeoutPhase?: string;
     terminalReply?: { disposition: "visible"; text: string } | { disposition: "silent" | "empty" };
   }>;
   getSessionMessages(p: { sessionKey: string; limit?: number }): Promise<{ messages: unknown[] }>;
@@ -53,9 +54,12 @@ export function openclawRuntime(subagent: SubagentApi): ChildRuntime {
         if (reply?.disposition === "visible") return { state: "ok", text: reply.text, visible: true };
         return { state: "ok", visible: reply === undefined }; // no snapshot: let the transcript decide
       }
+      // Two empty replies in a row end as an error with an empty terminal reply: an empty output.
+      if (r.status === "error" && r.terminalReply?.disposition === "empty") return { state: "ok", visible: false };
       if (r.status === "error") return { state: "error", error: r.error ?? r.stopReason ?? "the run failed" };
-      // A wait that expired says nothing about the run; a run the host timed out has ended.
-      if (r.status === "timeout" && r.endedAt) return { state: "timeout", error: r.error ?? "the host timed the run out" };
+      // A plain expired wait is just `{status:"timeout"}`; a run the host timed out carries terminal metadata.
+      const ended = r.endedAt !== undefined || r.timeoutPhase !== undefined || r.terminalReply !== undefined;
+      if (r.status === "timeout" && ended) return { state: "timeout", error: r.error ?? "the host timed the run out" };
       return { state: "pending" };
     },
 
@@ -65,6 +69,8 @@ export function openclawRuntime(subagent: SubagentApi): ChildRuntime {
     },
 
     async stop(sessionKey): Promise<void> {
+      // Seen on 2026.9.6: deleting the session aborts the child's in-flight model request at
+      // once (the run ends `aborted`) and releases it; there is no other stop for plugin runs.
       await subagent.deleteSession({ sessionKey, deleteTranscript: true });
     },
   };
@@ -77,6 +83,7 @@ interface HostMessage {
   model?: string;
   usage?: Record<string, unknown>;
   customType?: string;
+  errorMessage?: string;
 }
 
 /** Usage summed over the session's assistant messages; text and model of the last one. */
@@ -87,6 +94,7 @@ export function readTranscript(messages: unknown[]): Transcript {
     const m = raw as HostMessage;
     if (m?.role === "custom" && m.customType === "run-failed-before-reply") out.failure = textOf(m.content);
     if (m?.role !== "assistant") continue;
+    if (m.errorMessage) out.failure = m.errorMessage; // e.g. "400 ..." / "429 ..." from the provider
     usage.inputTokens += tokenField(m.usage, ["input", "inputTokens", "prompt_tokens", "input_tokens"]);
     usage.outputTokens += tokenField(m.usage, ["output", "outputTokens", "completion_tokens", "output_tokens"]);
     if (m.provider && m.model) out.modelUsed = `${m.provider}/${m.model}`;

@@ -8,6 +8,7 @@ import { Ledger } from "../orchestrator/ledger.js";
 import { callerDepth } from "../orchestrator/session-keys.js";
 import { type Registry, loadRegistry } from "../roles/registry.js";
 import type { ChildRuntime } from "../runtime/port.js";
+import { ToolInputError } from "../errors.js";
 
 export interface ToolCallContext {
   sessionKey?: string;
@@ -52,7 +53,7 @@ export function createServices(config: PluginConfig, resolveStateDir: () => stri
 export function assertMayFanOut(tool: string, ctx: ToolCallContext, config: PluginConfig): number {
   const depth = callerDepth(ctx.sessionKey);
   if (depth + 1 > config.maxDepth) {
-    throw new Error(
+    throw new ToolInputError(
       `${tool} refused: this session is a sub-agent at depth ${depth} and maxDepth is ${config.maxDepth}, so it cannot fan out further. Do the work yourself and return your result to the parent.`,
     );
   }
@@ -72,6 +73,8 @@ export async function withGatewayHint<T>(tool: string, body: () => Promise<T>): 
         `${tool} needs a running OpenClaw gateway: sub-agents can only be started during a gateway request. Start it with \`openclaw gateway run\` and talk to the agent through it (\`openclaw agent --message ...\` without --local).`,
       );
     }
-    throw err;
+    // Every refusal names the tool, like validation errors do (e.g. an unknown or malformed batchId).
+    if (err instanceof Error && err.message.startsWith(tool)) throw err;
+    throw new Error(`${tool}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }

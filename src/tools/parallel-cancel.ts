@@ -2,6 +2,7 @@ import { batchDetails } from "./render-result.js";
 import { CancelSchema } from "./schemas.js";
 import { type PluginServices, withGatewayHint } from "./context.js";
 import { validateParams } from "./validate.js";
+import { ToolInputError } from "../errors.js";
 
 export const parallelCancelTool = (services: PluginServices) => ({
   name: "parallel_cancel",
@@ -15,7 +16,7 @@ export const parallelCancelTool = (services: PluginServices) => ({
       const runner = await services.store().get(p.batchId);
       const known = new Set(runner.batch.runs.map((r) => r.spec.label));
       const unknown = (p.labels ?? []).filter((l) => !known.has(l));
-      if (unknown.length) throw new Error(`parallel_cancel: unknown labels ${unknown.join(", ")} (batch has: ${[...known].join(", ")})`);
+      if (unknown.length) throw new ToolInputError(`parallel_cancel: unknown labels ${unknown.join(", ")} (batch has: ${[...known].join(", ")})`);
       const stopped = await runner.cancel(p.labels);
       const details = { ...batchDetails(runner), stopped };
       const text = stopped.length ? `Stopped ${stopped.length} run(s): ${stopped.join(", ")}.` : "Nothing to stop: those runs had already finished.";

@@ -7,6 +7,7 @@ import { BudgetGuard, estimateBatch } from "../orchestrator/cost.js";
 import { firstModel } from "../orchestrator/policy.js";
 import type { BatchOptions, BatchRecord, RunRecord, RunSpec } from "../orchestrator/types.js";
 import type { PluginServices, ToolCallContext } from "./context.js";
+import { ToolInputError } from "../errors.js";
 
 export interface BatchCallOptions {
   maxConcurrency?: number;
@@ -47,7 +48,7 @@ export function startBatch(
     { prices: options.prices, defaultModel: options.ladder[0] },
   );
   const refusal = new BudgetGuard(options.budget).wouldExceed(estimate);
-  if (refusal) throw new Error(`${tool} refused before starting anything: ${refusal}. Raise budget.maxTokens / budget.maxCostUsd or send fewer tasks.`);
+  if (refusal) throw new ToolInputError(`${tool} refused before starting anything: ${refusal}. Raise budget.maxTokens / budget.maxCostUsd or send fewer tasks.`);
   const notes: string[] = [];
   if (!options.modelOverride) {
     const pinned = specs.some((s) => s.model);

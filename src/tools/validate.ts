@@ -2,6 +2,7 @@
 // wrong and what is allowed, so the calling model can fix its call.
 import type { Static, TSchema } from "@sinclair/typebox";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { ToolInputError } from "../errors.js";
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const compiled = new WeakMap<TSchema, ValidateFunction>();
@@ -13,9 +14,9 @@ export function validateParams<S extends TSchema>(tool: string, schema: S, param
     compiled.set(schema, check);
   }
   if (params === null || typeof params !== "object" || Array.isArray(params)) {
-    throw new Error(`${tool}: parameters must be a JSON object, got ${params === null ? "null" : Array.isArray(params) ? "an array" : typeof params}`);
+    throw new ToolInputError(`${tool}: parameters must be a JSON object, got ${params === null ? "null" : Array.isArray(params) ? "an array" : typeof params}`);
   }
-  if (!check(params)) throw new Error(`${tool}: invalid parameters: ${describeErrors(check.errors ?? [])}`);
+  if (!check(params)) throw new ToolInputError(`${tool}: invalid parameters: ${describeErrors(check.errors ?? [])}`);
   return params as Static<S>;
 }
 

@@ -100,8 +100,10 @@ describe("admission errors and guards", () => {
     ["bad schema", { tasks: [{ task: "a", outputSchema: { type: "nope" } }] }, /tasks\.0\.outputSchema/],
     ["budget too small", { tasks: [{ task: "a" }], budget: { maxTokens: 10 } }, /refused before starting anything.*maxTokens/],
   ];
-  it.each(bad)("%s gets a clear error", async (_name, params, message) => {
-    await expect(host.call("parallel_spawn", params)).rejects.toThrow(message);
+  it.each(bad)("%s gets a clear error the host shows the caller (ToolInputError -> HTTP 400)", async (_name, params, message) => {
+    const call = host.call("parallel_spawn", params);
+    await expect(call).rejects.toThrow(message);
+    await expect(call).rejects.toMatchObject({ name: "ToolInputError", status: 400 });
   });
 
   it("a child session cannot fan out again (maxDepth 1)", async () => {
