@@ -1,0 +1,5 @@
+// Types for fake-model-script.mjs.
+export type Directive = { name: string; model?: string; arg?: string; tool?: { name: string; args: unknown } };
+export const INVALID_JSON_TEXT: string;
+export function parseDirectives(text: string): Directive[];
+export function modelMatches(filter: string | RegExp | undefined, model: string): boolean;

@@ -1,0 +1,24 @@
+// Types for fake-model.mjs (plain JS so the demo and bench scripts can import it without a build).
+export type FakeRequest = {
+  seq: number; model: string; isSubagent: boolean; sessionKey: string | null;
+  startedAt: number; endedAt: number | null; aborted: boolean; lastUser: string;
+  toolTurns: number; toolResults: number; lastTool: { name: string; text: string } | null; toolCount: number;
+  reply: { kind: string; why: string; text?: string; status?: number; tools?: { name: string; args: string }[] };
+};
+export type FakeRule = {
+  model?: string | RegExp; match?: string; session?: string; subagent?: boolean; times?: number; name?: string;
+  reply?: string; tool?: { name: string; args: unknown }; tools?: { name: string; args: unknown }[];
+  delay?: number; error?: number; empty?: boolean; invalidJson?: boolean; hang?: boolean;
+  usage?: { prompt_tokens?: number; completion_tokens?: number };
+};
+export type FakeModel = {
+  url: string; origin: string; port: number;
+  requests(filter?: (r: FakeRequest) => boolean): FakeRequest[];
+  script(rule: FakeRule | FakeRule[]): void;
+  script(model: string, behaviour: FakeRule): void;
+  reset(): void; clearRequests(): void; close(): Promise<void>;
+  waitFor(pred: (log: FakeRequest[]) => boolean, opts?: { timeoutMs?: number }): Promise<FakeRequest[]>;
+};
+export function startFakeModel(opts?: { port?: number; host?: string; bodyLog?: string }): Promise<FakeModel>;
+/** Pairs of requests with the same key (default: session key) that were in flight at the same time. */
+export function overlappingRequests(entries: FakeRequest[], key?: (e: FakeRequest) => unknown): [FakeRequest, FakeRequest][];
