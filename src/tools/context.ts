@@ -74,7 +74,8 @@ export async function withGatewayHint<T>(tool: string, body: () => Promise<T>): 
       );
     }
     // Every refusal names the tool, like validation errors do (e.g. an unknown or malformed batchId).
-    if (err instanceof Error && err.message.startsWith(tool)) throw err;
-    throw new Error(`${tool}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    if (!(err instanceof Error)) throw new Error(`${tool}: ${String(err)}`);
+    if (!err.message.startsWith(tool)) err.message = `${tool}: ${err.message}`;
+    throw err;
   }
 }

@@ -35,13 +35,14 @@ export function buildRunSpecs(tool: string, tasks: TaskInput[], registry: Regist
     let prompt = t.task ?? "";
     let tier = 0;
     let outputSchema = t.outputSchema as object | undefined;
+    // The caller's schema is checked (size, depth, JSON) before the renderer or the prompt touch it.
+    if (outputSchema) wrap(`${at}.outputSchema`, () => compileContract(outputSchema!));
     if (t.role) {
       const rendered = wrap(at, () => registry.render(t.role!, { vars: t.vars ?? {}, task: t.task, outputSchema }));
       prompt = rendered.prompt;
       tier = rendered.tier;
       outputSchema ??= rendered.outputSchema;
     } else if (outputSchema) {
-      wrap(`${at}.outputSchema`, () => compileContract(outputSchema!)); // checked before it is used
       prompt = `${prompt}\n\nReply with only a JSON value matching this JSON Schema, no prose:\n${JSON.stringify(outputSchema)}`;
     }
     if (outputSchema) wrap(`${at}.outputSchema`, () => compileContract(outputSchema!));
