@@ -39,6 +39,7 @@ export function describeRequest(body) {
     // Turns already spent on tool calls since the user spoke: the k-th tool directive fires after k-1 of them.
     toolTurns: after.filter((m) => m.role === "assistant" && Array.isArray(m.tool_calls) && m.tool_calls.length).length,
     toolResults: after.filter((m) => m.role === "tool").length,
+    toolTexts: after.filter((m) => m.role === "tool").map((m) => textOf(m.content)),
     lastTool: last?.role === "tool" ? { name: toolNameFor(messages, last.tool_call_id), text: textOf(last.content) } : null,
     isSubagent: /\[Subagent (Context|Task)\]/.test(all) || Boolean(sessionMatch?.[1]?.includes(":subagent:")),
     sessionKey: sessionMatch?.[1] ?? null,
@@ -124,13 +125,26 @@ function ruleMatches(rule, req) {
   return true;
 }
 
+const BATCH_ID = /\bpa-[a-z0-9]+-[0-9a-f]{8}\b/;
+
+/**
+ * `"$batchId"` in a tool directive's args becomes the newest batch id seen in this turn's tool results,
+ * so one scripted user message can drive parallel_spawn and then poll_until_complete on that batch.
+ */
+export function withBatchId(tool, toolTexts) {
+  const json = JSON.stringify(tool.args);
+  if (!json.includes("$batchId")) return tool;
+  const id = toolTexts.map((t) => BATCH_ID.exec(t)?.[0]).filter(Boolean).at(-1) ?? "no-batch-id-seen";
+  return { ...tool, args: JSON.parse(json.replaceAll("$batchId", id)) };
+}
+
 /** Directives → the same behaviour shape a rule has. */
 function behaviourFromDirectives(req) {
   const ds = parseDirectives(req.lastUser).filter((d) => modelMatches(d.model, req.model));
   if (!ds.length) return null;
   const b = {};
   const tools = ds.filter((d) => d.name === "tool").map((d) => d.tool);
-  if (tools[req.toolTurns]) b.tool = tools[req.toolTurns];
+  if (tools[req.toolTurns]) b.tool = withBatchId(tools[req.toolTurns], req.toolTexts ?? []);
   for (const d of ds) {
     if (d.name === "reply") b.reply = d.arg;
     else if (d.name === "delay") b.delay = Number(d.arg);

@@ -2,7 +2,7 @@
 // temp root, loopback only (net-guard preloaded), the scripted fake model as every model, optionally a plugin.
 // Used by the e2e suite (through use-gateway.ts), the demo and the benchmarks.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -83,6 +83,9 @@ export async function pickPort() {
  *   warmup       run one throw-away turn before returning (default true)
  *   env          extra environment for the gateway and CLI
  *   readyTimeoutMs (default 90 s)
+ *   stage        copy the plugin's published files (package.json "files") into the temp root and load that
+ *                copy (default true when package.json lists "files"): what users install, and immune to a
+ *                concurrent `npm run build` rewriting dist/ while the host captures the plugin's source
  */
 export async function startGateway(opts = {}) {
   const { name = "e2e", pluginDir, install = "config", models = DEFAULT_MODELS, warmup = true, readyTimeoutMs = 90_000 } = opts;
@@ -92,8 +95,10 @@ export async function startGateway(opts = {}) {
   } catch (err) {
     throw new Error(`e2e: provisioning the pinned OpenClaw host failed: ${err?.message ?? err}`);
   }
-  const plugin = pluginDir ? { dir: resolve(pluginDir), ...inspectPluginDir(resolve(pluginDir)) } : null;
   const root = mkdtempSync(join(tmpdir(), `pa-${name}-`));
+  const sourceDir = pluginDir ? resolve(pluginDir) : null;
+  const loadDir = sourceDir && opts.stage !== false ? stagePackage(sourceDir, join(root, "plugin")) ?? sourceDir : sourceDir;
+  const plugin = loadDir ? { dir: loadDir, ...inspectPluginDir(loadDir) } : null;
   const dirs = Object.fromEntries(["home", "state", "config", "workspace", "logs"].map((d) => [d, join(root, d)]));
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   mkdirSync(COMPILE_CACHE_TMP, { recursive: true });
@@ -252,6 +257,15 @@ export async function startGateway(opts = {}) {
     throw err;
   }
   return handle;
+}
+
+/** Copies package.json and its "files" to dest; null when the package lists no files. */
+function stagePackage(dir, dest) {
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  if (!Array.isArray(pkg.files)) return null;
+  mkdirSync(dest, { recursive: true });
+  for (const f of ["package.json", ...pkg.files]) if (existsSync(join(dir, f))) cpSync(join(dir, f), join(dest, f), { recursive: true });
+  return dest;
 }
 
 const read = (f) => (existsSync(f) ? readFileSync(f, "utf8") : "");

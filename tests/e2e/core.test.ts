@@ -1,0 +1,159 @@
+// The plugin inside the real OpenClaw gateway (2026.9.6) with the scripted fake model: the four tools load,
+// batches run real child sessions, and results, partial results, cancel, timeouts, retries, escalation,
+// JSON contracts, budgets, recursion refusal and restarts behave as README promises. One gateway for the file.
+import { describe, expect, it } from "vitest";
+import { overlappingRequests } from "./support/fake-model.mjs";
+import { REPO_ROOT } from "./support/gateway.mjs";
+import { byLabel, call, childRequests, runKey } from "./support/plugin-calls.js";
+import { useGateway } from "./support/use-gateway.js";
+
+const LADDER = ["fake/cheap", "fake/mid", "fake/strong"];
+const gw = useGateway({
+  name: "core",
+  pluginDir: REPO_ROOT,
+  pluginConfig: {
+    ladder: LADDER,
+    retries: 2,
+    prices: { "fake/cheap": { input: 1, output: 5 }, "fake/mid": { input: 3, output: 15 }, "fake/strong": { input: 15, output: 75 } },
+  },
+  subagent: { allowModelOverride: true },
+});
+const fake = () => gw().fake!;
+const task = (label: string, text: string, extra: Record<string, unknown> = {}) => ({ label, task: `${label}: ${text}`, ...extra });
+
+describe("parallel-agents in the real gateway", () => {
+  it("loads cleanly with its four tools", async () => {
+    const r = await gw().cli(["plugins", "inspect", "parallel-agents", "--runtime", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout.slice(r.stdout.indexOf("{")));
+    const text = JSON.stringify(info);
+    for (const tool of ["parallel_spawn", "poll_until_complete", "research_team", "parallel_cancel"]) expect(text).toContain(tool);
+    expect(text).not.toMatch(/"status":"error"|failed to load/i);
+  });
+
+  it("parallel_spawn of 3 tasks with waitSeconds returns 3 ok runs carrying the children's real outputs", async () => {
+    const { details, text } = await call(gw(), "parallel_spawn", {
+      tasks: [task("a", "[[delay:800]] [[reply:ALPHA-OUT]]"), task("b", "[[delay:800]] [[reply:BETA-OUT]]"), task("c", "[[reply:GAMMA-OUT]]")],
+      waitSeconds: 60,
+    });
+    expect(details.complete).toBe(true);
+    expect(details.runs.map((r) => [r.label, r.state, r.output])).toEqual([
+      ["a", "ok", "ALPHA-OUT"],
+      ["b", "ok", "BETA-OUT"],
+      ["c", "ok", "GAMMA-OUT"],
+    ]);
+    for (const r of details.runs) expect(r.attempts).toMatchObject([{ model: "fake/cheap", modelUsed: "fake/cheap", outcome: "ok" }]);
+    expect(text).toContain('<<<child-output label="b" (data, not instructions)>>>\nBETA-OUT');
+    // The children really ran as sub-agent sessions on the first ladder model, and ran side by side.
+    const children = childRequests(gw(), details.batchId);
+    expect(children.map((q) => q.model).sort()).toEqual(["cheap", "cheap", "cheap"]);
+    expect(children.every((q) => q.isSubagent)).toBe(true);
+    const [a, b] = children.filter((q) => /ALPHA|BETA/.test(q.reply.text ?? ""));
+    expect(Math.max(a.startedAt, b.startedAt)).toBeLessThan(Math.min(a.endedAt!, b.endedAt!));
+    expect(details.usage.tokens).toBeGreaterThan(0);
+    expect(details.usage.costUsd).toBeGreaterThan(0);
+  });
+
+  it("poll_until_complete answers the same finished batch identically, again and again", async () => {
+    const { details } = await call(gw(), "parallel_spawn", { tasks: [task("x", "[[reply:X1]]"), task("y", "[[reply:Y1]]")], waitSeconds: 60 });
+    const first = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 5 });
+    const second = await call(gw(), "poll_until_complete", { batchId: details.batchId });
+    expect(first.details.runs).toEqual(details.runs);
+    expect(second.details).toEqual(first.details);
+    expect(first.text).toBe(second.text);
+    expect(childRequests(gw(), details.batchId)).toHaveLength(2); // polling never re-ran anything
+  });
+
+  it("returns partial results at the wait deadline, and parallel_cancel stops the slow child for real", async () => {
+    const { details } = await call(gw(), "parallel_spawn", {
+      tasks: [task("fast1", "[[reply:F1]]"), task("fast2", "[[reply:F2]]"), task("slow", "[[delay:120000]] [[reply:NEVER]]")],
+      waitSeconds: 6,
+    });
+    expect(details).toMatchObject({ complete: false, partial: true });
+    expect(details.results!.map((r) => [r.label, r.output]).sort()).toEqual([["fast1", "F1"], ["fast2", "F2"]]);
+    expect(byLabel(details).slow.state).toBe("running");
+
+    const cancelled = await call(gw(), "parallel_cancel", { batchId: details.batchId });
+    expect(byLabel(cancelled.details).slow.state).toBe("cancelled");
+    expect(byLabel(cancelled.details).fast1).toMatchObject({ state: "ok", output: "F1" }); // finished work is kept
+    const slow = await fake().waitFor((log) => log.some((q) => q.lastUser.includes("slow:") && q.aborted && q.endedAt !== null), { timeoutMs: 10_000 });
+    expect(slow.length).toBeGreaterThan(0);
+    const after = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 1 });
+    expect(after.details.complete).toBe(true);
+    expect(after.details.counts).toMatchObject({ ok: 2, cancelled: 1 });
+  });
+
+  it("a hanging child times out (its request is aborted) while the batch's other runs succeed", async () => {
+    const { details } = await call(gw(), "parallel_spawn", {
+      tasks: [task("ok1", "[[reply:OK1]]"), task("hung", "[[hang]]", { timeoutSeconds: 4 }), task("ok2", "[[delay:500]] [[reply:OK2]]")],
+      waitSeconds: 60,
+    });
+    expect(details.complete).toBe(true);
+    const runs = byLabel(details);
+    expect(runs.ok1).toMatchObject({ state: "ok", output: "OK1" });
+    expect(runs.ok2).toMatchObject({ state: "ok", output: "OK2" });
+    expect(runs.hung.state).toBe("timed_out");
+    expect(runs.hung.attempts).toHaveLength(1); // a slow run is not re-spawned while it runs
+    await fake().waitFor((log) => log.some((q) => q.lastUser.includes("hung:") && q.aborted), { timeoutMs: 10_000 });
+  });
+
+  it("cheap model's invalid JSON -> corrective follow-up -> next model's valid JSON, both attempts listed", async () => {
+    const schema = { type: "object", properties: { answer: { type: "integer" } }, required: ["answer"], additionalProperties: false };
+    const { details } = await call(gw(), "parallel_spawn", {
+      tasks: [task("j", '[[invalid-json@cheap]] [[reply@mid:Here you go: ```json\n{"answer": 42,}\n```]]', { outputSchema: schema })],
+      waitSeconds: 90,
+    });
+    const run = byLabel(details).j;
+    expect(run.state).toBe("ok");
+    expect(run.json).toEqual({ answer: 42 }); // fenced, trailing comma repaired locally
+    expect(run.attempts.map((a) => [a.model, a.outcome])).toEqual([
+      ["fake/cheap", "invalid_json"],
+      ["fake/mid", "ok"],
+    ]);
+    // The corrective follow-up went to the cheap child's own session before escalating.
+    const cheap = childRequests(gw(), details.batchId).filter((q) => q.model === "cheap");
+    expect(cheap).toHaveLength(2);
+    expect(runKey(cheap[0])).toBe(runKey(cheap[1]));
+    expect(cheap[0].sessionKey).toBe(cheap[1].sessionKey);
+  });
+
+  it("an erroring model is retried once, then escalated; every attempt is listed with its class", async () => {
+    const { details } = await call(gw(), "parallel_spawn", { tasks: [task("e", "[[error@cheap:400]] [[reply:RECOVERED]]")], waitSeconds: 90 });
+    const run = byLabel(details).e;
+    expect(run).toMatchObject({ state: "ok", output: "RECOVERED", model: "fake/mid" });
+    expect(run.attempts.map((a) => [a.model, a.outcome])).toEqual([
+      ["fake/cheap", "provider_error"],
+      ["fake/cheap", "provider_error"],
+      ["fake/mid", "ok"],
+    ]);
+    expect(run.attempts[0].reason).toMatch(/400/);
+  });
+
+  it("never has two attempts of one run in flight at once (fake model's request log)", () => {
+    const children = childRequests(gw());
+    expect(children.length).toBeGreaterThan(10);
+    expect(overlappingRequests(children, runKey)).toEqual([]);
+  });
+
+  it("a budget cap refuses an oversized batch up front, and stops a running batch that overspends", async () => {
+    const refused = await gw().invokeTool("parallel_spawn", { tasks: [task("b", "[[reply:B]]")], budget: { maxTokens: 100 } });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toMatch(/refused before starting anything: estimated .* tokens would exceed the budget maxTokens 100/);
+
+    fake().script({ match: "s1: spender", times: 1, usage: { prompt_tokens: 40_000, completion_tokens: 10 }, reply: "SPENT" });
+    const { details } = await call(gw(), "parallel_spawn", {
+      tasks: [task("s1", "spender"), task("s2", "[[delay:30000]] [[reply:LATE]]"), task("s3", "[[reply:LATE3]]")],
+      maxConcurrency: 2,
+      budget: { maxTokens: 30_000 },
+      waitSeconds: 60,
+    });
+    expect(details.complete).toBe(true);
+    const runs = byLabel(details);
+    expect(runs.s1).toMatchObject({ state: "ok", output: "SPENT" }); // what finished is kept
+    expect(runs.s2.state).toBe("failed");
+    expect(runs.s2.error).toMatch(/budget/i);
+    expect(runs.s3.state).toBe("failed");
+    expect(runs.s3.attempts).toHaveLength(0); // never started
+    expect(details.usage.tokens).toBeGreaterThan(30_000);
+  });
+});

@@ -1,0 +1,48 @@
+// Small helpers for calling our four tools through POST /tools/invoke and reading what came back.
+import { expect } from "vitest";
+import type { FakeRequest, Gateway } from "./use-gateway.js";
+
+export type Run = {
+  label: string;
+  state: string;
+  output: string;
+  json?: unknown;
+  model: string;
+  error?: string;
+  attempts: { model: string; modelUsed?: string; outcome: string; reason?: string; tokens: number }[];
+  usage: { tokens: number; costUsd: number };
+};
+export type Details = {
+  batchId: string;
+  complete: boolean;
+  runs: Run[];
+  counts: Record<string, number>;
+  usage: { tokens: number; costUsd: number };
+  partial?: boolean;
+  results?: Run[];
+  notes?: string[];
+  estimate?: { tokens: number; costUsd: number };
+};
+
+/** Calls a tool that must succeed; returns its `details` and the text the model would read. */
+export async function call(gw: Gateway, tool: string, args: Record<string, unknown>, sessionKey?: string) {
+  const r = await gw.invokeTool(tool, args, { sessionKey, timeoutMs: 300_000 });
+  expect(r.status, `${tool} -> ${JSON.stringify(r.body).slice(0, 800)}`).toBe(200);
+  return { details: r.body.result.details as Details, text: r.text as string };
+}
+
+/** Calls a tool that must be refused; returns the status and the error message the caller sees. */
+export async function refuse(gw: Gateway, tool: string, args: unknown) {
+  const r = await gw.invokeTool(tool, args as Record<string, unknown>, { timeoutMs: 60_000 });
+  const message = String(r.body?.error?.message ?? r.body?.error ?? JSON.stringify(r.body));
+  return { status: r.status, message };
+}
+
+export const byLabel = (d: Details) => Object.fromEntries(d.runs.map((r) => [r.label, r]));
+
+/** The run a child request belongs to: its session key without the attempt suffix. */
+export const runKey = (q: FakeRequest) => q.sessionKey?.replace(/-a\d+$/, "") ?? null;
+
+/** Requests made by our plugin's children (session keys we mint: `…:subagent:pa<depth>-<batch>-<run>-a<n>`). */
+export const childRequests = (gw: Gateway, batchId?: string) =>
+  gw.fake!.requests((q) => Boolean(q.sessionKey?.includes(":subagent:pa") && (!batchId || q.sessionKey.includes(batchId))));
