@@ -104,6 +104,8 @@ export class BatchRunner {
     for (const run of this.batch.runs) {
       const attempt = liveAttempt(run);
       if (run.state !== "running" || !attempt || attempt.owner === this.deps.owner) continue;
+      // Should the host ever resume it, the old child must not run beside the next attempt.
+      await this.release(attempt, false);
       await this.finishAttempt(run, attempt, "interrupted", "the gateway restarted while this attempt was running");
     }
   }

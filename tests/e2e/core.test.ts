@@ -156,4 +156,25 @@ describe("parallel-agents in the real gateway", () => {
     expect(runs.s3.attempts).toHaveLength(0); // never started
     expect(details.usage.tokens).toBeGreaterThan(30_000);
   });
+
+  it("a gateway restart mid-batch loses nothing: finished results come back, the in-flight run is reported interrupted and re-run", async () => {
+    const { details } = await call(gw(), "parallel_spawn", {
+      tasks: [task("done1", "[[reply:D1]]"), task("done2", "[[reply:D2]]"), task("inflight", "[[delay:12000]] [[reply:AFTER-RESTART]]")],
+      waitSeconds: 5,
+    });
+    expect(details.results!.map((r) => r.label).sort()).toEqual(["done1", "done2"]);
+    await gw().restart();
+
+    const { details: after } = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 90 });
+    expect(after.complete).toBe(true);
+    const runs = byLabel(after);
+    expect(runs.done1).toEqual(byLabel(details).done1); // read back from the ledger, untouched
+    expect(runs.done2).toEqual(byLabel(details).done2);
+    expect(runs.inflight).toMatchObject({ state: "ok", output: "AFTER-RESTART" });
+    expect(runs.inflight.attempts.map((a) => a.outcome)).toEqual(["interrupted", "ok"]);
+    expect(runs.inflight.attempts[0].reason).toMatch(/gateway restarted/);
+    expect(overlappingRequests(childRequests(gw(), details.batchId), runKey)).toEqual([]);
+  });
+
+  it("never left loopback", () => gw().assertNoEgress());
 });

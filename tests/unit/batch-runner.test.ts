@@ -114,6 +114,7 @@ describe("ledger replay", () => {
     const fresh = new MemoryRuntime(() => ({ reply: "second life" }));
     const recovered = new BatchRunner(ledger.load(batch.batchId)!, { runtime: fresh, ledger, owner: "new-process", random: () => 0 });
     await recovered.recoverInterrupted();
+    expect(fresh.stops).toEqual([batch.runs[1].attempts[0].sessionKey]); // the old child is stopped before any retry
     await recovered.drive(soon());
     expect(labelsOf(recovered)).toEqual({ fast: "ok", slow: "ok" });
     expect(recovered.batch.runs[0].output).toBe("kept");
