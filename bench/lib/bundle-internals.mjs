@@ -1,0 +1,36 @@
+// Benchmarks of the engine need internals dist/index.js does not export (BatchRunner, Ledger)
+// and the in-memory runtime from tests/support. This bundles them from src with esbuild into a
+// temp .mjs once per bench run, so the bench stays plain Node ESM without a TS loader.
+import { build } from "esbuild";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+const ENTRY = `
+export { BatchRunner } from "./src/orchestrator/batch-runner.ts";
+export { Ledger } from "./src/orchestrator/ledger.ts";
+export { MemoryRuntime } from "./tests/support/memory-runtime.ts";
+`;
+
+let cached;
+
+/** Path of an ESM bundle exporting { BatchRunner, Ledger, MemoryRuntime }. */
+export async function engineBundle() {
+  if (cached) return cached;
+  const outfile = join(mkdtempSync(join(tmpdir(), "pa-bench-")), "engine.mjs");
+  await build({
+    stdin: { contents: ENTRY, resolveDir: ROOT, loader: "ts", sourcefile: "bench-engine-entry.ts" },
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: "warning",
+  });
+  cached = outfile;
+  return outfile;
+}
