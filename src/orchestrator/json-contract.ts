@@ -1,8 +1,9 @@
 // JSON contracts: find the JSON in a child's reply, repair it locally, validate it against the run's
 // outputSchema, and word the one corrective follow-up. Repairs happen here, at no token cost, so a
 // child is only asked again when its answer is really wrong.
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { jsonrepair } from "jsonrepair";
+import { AjvClass } from "../lazy-deps.js";
 
 export type Extracted = { value: unknown; repaired: boolean } | { error: string };
 
@@ -167,7 +168,7 @@ export function compileContract(schema: object): Contract {
   try {
     // A fresh Ajv per schema: no clashes between schemas that reuse an $id, nothing retained twice.
     // ownProperties: `required: ["constructor"]` must not be satisfied by Object.prototype.
-    validateFn = new Ajv({ allErrors: true, strict: false, ownProperties: true }).compile(normalized);
+    validateFn = new (AjvClass())({ allErrors: true, strict: false, ownProperties: true }).compile(normalized);
   } catch (err) {
     throw new Error(`outputSchema is not a valid JSON Schema: ${(err as Error).message}`);
   }

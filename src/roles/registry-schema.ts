@@ -1,7 +1,8 @@
 // Shape of skill.json (and of a user's roles.json) as a TypeBox schema, plus Ajv validation whose
 // errors name the file, the entry and the field: `skill.json roles.researcher.tier: must be integer 0..2`.
 import { Type, type Static } from "@sinclair/typebox";
-import { Ajv, type ErrorObject } from "ajv";
+import type { Ajv, ErrorObject } from "ajv";
+import { AjvClass } from "../lazy-deps.js";
 
 export const ROLE_NAME_PATTERN = "^[a-z][a-z0-9-]{0,63}$";
 export const VAR_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_]{0,63}$";
@@ -103,7 +104,7 @@ export class RegistryError extends Error {
 let validator: ReturnType<Ajv["compile"]> | undefined;
 
 function compileValidator() {
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+  const ajv = new (AjvClass())({ allErrors: true, verbose: true, strict: true });
   ajv.addKeyword({ keyword: "hint", schemaType: "string" });
   ajv.addKeyword({ keyword: "keyHint", schemaType: "string" });
   return ajv.compile(RegistryFile);

@@ -2,7 +2,8 @@
 // Renders role prompts (vars and task are data, never template source) and expands team presets.
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
-import { Ajv } from "ajv";
+import type { Ajv } from "ajv";
+import { AjvClass } from "../lazy-deps.js";
 import { findPackageRoot } from "./package-root.js";
 import {
   RESERVED_VARS,
@@ -94,7 +95,8 @@ interface LoadedRole extends RoleInfo {
 }
 
 const USER_FILES = ["roles.json", "skill.json"];
-const schemaChecker = new Ajv({ strict: false, validateFormats: false, logger: false });
+let checker: Ajv | undefined;
+const schemaChecker = (): Ajv => (checker ??= new (AjvClass())({ strict: false, validateFormats: false, logger: false }));
 
 function readJson(file: string, source: string): unknown {
   try {
@@ -126,8 +128,8 @@ function resolveSchema(spec: RoleSpec["outputSchema"], where: string): Record<st
     if (!ref) throw new RegistryError(`${where}: unknown schema reference "${spec}" (known: ${Object.keys(SCHEMA_REFS).join(", ")})`);
     return plainSchema(ref);
   }
-  if (!schemaChecker.validateSchema(spec)) {
-    throw new RegistryError(`${where}: is not a valid JSON Schema: ${schemaChecker.errorsText(schemaChecker.errors)}`);
+  if (!schemaChecker().validateSchema(spec)) {
+    throw new RegistryError(`${where}: is not a valid JSON Schema: ${schemaChecker().errorsText(schemaChecker().errors)}`);
   }
   return plainSchema(spec);
 }

@@ -1,7 +1,7 @@
 // Handlebars for prompts: one isolated environment per registry, strict mode, no HTML escaping,
 // prototype access left off (Handlebars' default). Only template files are ever compiled; user
 // values (vars, task, schemas) enter as context data and so reach the child verbatim.
-import Handlebars from "handlebars";
+import { loadHandlebars } from "../lazy-deps.js";
 import { RegistryError } from "./registry-schema.js";
 
 export type Template = (context: Record<string, string>) => string;
@@ -39,7 +39,7 @@ function untrusted(label: unknown, value: unknown): string {
 }
 
 export class TemplateEngine {
-  private readonly env = Handlebars.create();
+  private readonly env = loadHandlebars().create();
   /** How many times a template source was compiled; each template is compiled exactly once. */
   compiles = 0;
 

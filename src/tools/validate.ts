@@ -1,15 +1,17 @@
 // Validates tool params with Ajv compiled once per schema. Errors name the field path, what was
 // wrong and what is allowed, so the calling model can fix its call.
 import type { Static, TSchema } from "@sinclair/typebox";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
 import { ToolInputError } from "../errors.js";
+import { AjvClass } from "../lazy-deps.js";
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+let ajv: Ajv | undefined;
 const compiled = new WeakMap<TSchema, ValidateFunction>();
 
 export function validateParams<S extends TSchema>(tool: string, schema: S, params: unknown): Static<S> {
   let check = compiled.get(schema);
   if (!check) {
+    ajv ??= new (AjvClass())({ allErrors: true, strict: false });
     check = ajv.compile(schema);
     compiled.set(schema, check);
   }

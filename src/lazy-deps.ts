@@ -1,0 +1,16 @@
+// Ajv and Handlebars are large CommonJS packages: initialising them cost more than the rest of the
+// plugin's cold import() together (bench/: plugin-cost profile). They are required on first use, so a
+// gateway that loads the plugin for discovery, or never calls a tool, pays nothing for them. esbuild
+// turns `require` of a bundled package into a call of that package's lazy init function, so
+// dist/index.js stays one self-contained file.
+import type * as AjvModule from "ajv";
+import type HandlebarsModule from "handlebars";
+
+let ajv: typeof AjvModule | undefined;
+let handlebars: typeof HandlebarsModule | undefined;
+
+/** The Ajv class, loaded on first call. */
+export const AjvClass = (): typeof AjvModule.Ajv => (ajv ??= require("ajv") as typeof AjvModule).Ajv;
+
+/** The Handlebars namespace, loaded on first call. */
+export const loadHandlebars = (): typeof HandlebarsModule => (handlebars ??= require("handlebars") as typeof HandlebarsModule);
