@@ -44,7 +44,7 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
       seq: ++seq, model: info.model, isSubagent: info.isSubagent, sessionKey: info.sessionKey,
       startedAt: Date.now(), endedAt: null, aborted: false, lastUser: cut(info.lastUser, 400),
       toolTurns: info.toolTurns, toolResults: info.toolResults,
-      lastTool: info.lastTool && { name: info.lastTool.name, text: cut(info.lastTool.text, 400) },
+      lastTool: info.lastTool && { name: info.lastTool.name, text: cut(info.lastTool.text, 8000) },
       toolCount: info.toolNames.length, reply: null,
     };
     log.push(entry);
