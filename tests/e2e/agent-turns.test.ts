@@ -46,7 +46,7 @@ describe("model-driven turns", () => {
     expect(run.state).toBe("ok");
     // The child's model saw our refusal as its tool result (the fake echoes it back as the final reply).
     expect(run.output).toMatch(/parallel_spawn refused: this session is a sub-agent at depth 1 and maxDepth is 1/);
-    expect(fake().requests((q) => q.lastUser.startsWith("grandchild"))).toEqual([]);
+    expect(fake().requests((q) => q.reply.text === "GC")).toEqual([]);
     expect(childRequests(gw()).filter((q) => q.sessionKey!.includes(":pa2-"))).toEqual([]);
   });
 
@@ -133,20 +133,21 @@ describe("bad input battery through POST /tools/invoke", () => {
 
   it(`${battery.length} malformed calls each get a 400 that names the tool and what to fix`, async () => {
     const failures: string[] = [];
+    const childrenBefore = childRequests(gw()).length;
     for (const [tool, args, expected] of battery) {
       const { status, message } = await refuse(gw(), tool, args);
       const ok = status === 400 && message.startsWith(tool) && expected.test(message) && !/internal error/i.test(message);
       if (!ok) failures.push(`${tool} ${JSON.stringify(args).slice(0, 80)} -> ${status} ${message.slice(0, 300)}`);
     }
     expect(failures).toEqual([]);
+    expect(childRequests(gw())).toHaveLength(childrenBefore); // nothing was spawned
   });
 
-  it("nothing was spawned by the battery, and the gateway is still healthy", async () => {
+  it("the gateway is still healthy after the battery", async () => {
     const ready = await fetch(`${gw().url}/readyz`);
     expect(ready.status).toBe(200);
     const { details } = await call(gw(), "parallel_spawn", { tasks: [{ label: "alive", task: "alive [[reply:STILL-HERE]]" }], waitSeconds: 60 });
     expect(byLabel(details).alive).toMatchObject({ state: "ok", output: "STILL-HERE" });
-    expect(fake().requests((q) => q.lastUser.startsWith("x") || q.lastUser.startsWith("t0"))).toEqual([]);
   });
 
   it("never left loopback", () => gw().assertNoEgress());

@@ -42,7 +42,7 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
     const info = describeRequest(body);
     const entry = {
       seq: ++seq, model: info.model, isSubagent: info.isSubagent, sessionKey: info.sessionKey,
-      startedAt: Date.now(), endedAt: null, aborted: false, lastUser: cut(info.lastUser, 400),
+      startedAt: Date.now(), endedAt: null, aborted: false, lastUser: cut(info.lastUser, 20000),
       toolTurns: info.toolTurns, toolResults: info.toolResults,
       lastTool: info.lastTool && { name: info.lastTool.name, text: cut(info.lastTool.text, 8000) },
       toolCount: info.toolNames.length, reply: null,
