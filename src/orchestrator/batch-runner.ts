@@ -5,6 +5,7 @@
 // long-poll (`wait`), never by sleeping. Every change is written to the ledger first.
 import type { ChildRuntime, WaitResult } from "../runtime/port.js";
 import { BudgetGuard, costOf } from "./cost.js";
+import { createRedactor, type Redactor } from "./redact.js";
 import { checkReply, compileContract, correctiveMessage } from "./json-contract.js";
 import type { Ledger } from "./ledger.js";
 import { classifyHostError, decide, firstModel } from "./policy.js";
@@ -17,6 +18,8 @@ export interface RunnerDeps {
   /** Identifies this gateway process in attempts, to tell live attempts from interrupted ones. */
   owner: string;
   random?: () => number;
+  /** Scrubs secrets from children's outputs and error texts (default: secret-looking env values, key shapes). */
+  redact?: Redactor;
 }
 
 /** Longest single host wait; shorter than any host-side request limit. */
@@ -27,6 +30,7 @@ const STOP_CONFIRM_MS = 5_000;
 export class BatchRunner {
   private readonly now = Date.now;
   private readonly budget: BudgetGuard;
+  private readonly redact: Redactor;
   private driving: Promise<void> | undefined;
   private readonly listeners = new Set<(run: RunRecord) => void>();
   // Indexes kept in step with run states by setRun, so each loop step costs O(concurrency),
@@ -43,6 +47,7 @@ export class BatchRunner {
 
   constructor(readonly batch: BatchRecord, private readonly deps: RunnerDeps) {
     this.budget = new BudgetGuard(batch.options.budget);
+    this.redact = deps.redact ?? createRedactor();
     for (const [i, run] of batch.runs.entries()) {
       for (const a of run.attempts) this.budget.record(a.usage, a.costUsd);
       this.position.set(run, i);
@@ -207,7 +212,8 @@ export class BatchRunner {
       return this.finishAttempt(run, attempt, classifyHostError(reason), reason);
     }
     if (result.state === "timeout") return this.finishAttempt(run, attempt, "timeout", result.error ?? "the host timed the run out");
-    const text = result.text ?? transcript?.finalText;
+    const raw = result.text ?? transcript?.finalText;
+    const text = raw === undefined ? undefined : this.redact(raw);
     if (!result.visible || !text?.trim()) {
       return this.finishAttempt(run, attempt, "empty_output", transcript?.failure ?? "the child returned no visible text");
     }
@@ -243,7 +249,7 @@ export class BatchRunner {
 
   private async finishAttempt(run: RunRecord, attempt: Attempt, outcome: AttemptOutcome, reason?: string): Promise<void> {
     attempt.outcome = outcome;
-    attempt.reason = reason;
+    attempt.reason = reason === undefined ? undefined : this.redact(reason);
     attempt.endedAt = this.now();
     attempt.tokens = attempt.usage.inputTokens + attempt.usage.outputTokens;
     attempt.costUsd = costOf(attempt.usage, attempt.modelUsed ?? attempt.model ?? "", this.batch.options.prices);

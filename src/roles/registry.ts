@@ -244,7 +244,14 @@ export function loadRegistry(options: LoadOptions = {}): Registry {
     context.task = task;
     context.role = role.name;
     context.outputSchema = outputSchema ? JSON.stringify(outputSchema, null, 2) : "";
-    const prompt = role.template(context).replace(/^\s+/, "").trimEnd() + "\n";
+    let text: string;
+    try {
+      text = role.template(context);
+    } catch (err) {
+      // Strict mode refuses unknown names (also constructor/__proto__ lookups): say which template.
+      throw new RoleError("bad_value", `role ${role.name}: template ${role.name} failed to render: ${(err as Error).message}`);
+    }
+    const prompt = text.replace(/^\s+/, "").trimEnd() + "\n";
     const out: RenderedPrompt = { prompt, tier: role.tier };
     if (outputSchema) out.outputSchema = structuredClone(outputSchema);
     return out;
