@@ -2,16 +2,10 @@
 // with waitSeconds), children that try to fan out again are refused, concurrent callers see consistent
 // batches, and a battery of malformed calls gets clear errors while the gateway stays healthy.
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "./support/gateway.mjs";
-import { byLabel, call, childRequests, refuse } from "./support/plugin-calls.js";
+import { byLabel, call, childRequests, refuse, pluginGateway } from "./support/plugin-calls.js";
 import { useGateway } from "./support/use-gateway.js";
 
-const gw = useGateway({
-  name: "agent",
-  pluginDir: REPO_ROOT,
-  pluginConfig: { ladder: ["fake/cheap", "fake/mid", "fake/strong"] },
-  subagent: { allowModelOverride: true },
-});
+const gw = useGateway(pluginGateway("agent"));
 const fake = () => gw().fake!;
 const directive = (tool: string, args: unknown) => `[[tool:${tool} ${JSON.stringify(args)}]]`;
 const parentTurns = (session: string) => fake().requests((q) => q.sessionKey === `agent:main:${session}`);

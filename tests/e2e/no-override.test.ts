@@ -2,11 +2,10 @@
 // runs use the agent's default model, escalation is off, and every result says which config line turns it
 // on — never a silently ignored override. One gateway with the plugin enabled but no `subagent` block.
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "./support/gateway.mjs";
-import { byLabel, call, childRequests } from "./support/plugin-calls.js";
+import { byLabel, call, childRequests, pluginGateway } from "./support/plugin-calls.js";
 import { useGateway } from "./support/use-gateway.js";
 
-const gw = useGateway({ name: "no-override", pluginDir: REPO_ROOT, pluginConfig: { ladder: ["fake/cheap", "fake/mid", "fake/strong"] } });
+const gw = useGateway(pluginGateway("no-override", { allowModelOverride: false }));
 const HINT = "Set plugins.entries.parallel-agents.subagent.allowModelOverride: true in openclaw.json to turn it on.";
 
 describe("without allowModelOverride", () => {

@@ -1,16 +1,10 @@
 // Roles and teams in the real gateway: research_team returns schema-valid JSON per topic and a synthesis
 // that names every failed lane, the code-review team returns three reviews, and the skill is listed.
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "./support/gateway.mjs";
-import { byLabel, call } from "./support/plugin-calls.js";
+import { byLabel, call, pluginGateway } from "./support/plugin-calls.js";
 import { useGateway } from "./support/use-gateway.js";
 
-const gw = useGateway({
-  name: "teams",
-  pluginDir: REPO_ROOT,
-  pluginConfig: { ladder: ["fake/cheap", "fake/mid", "fake/strong"] },
-  subagent: { allowModelOverride: true },
-});
+const gw = useGateway(pluginGateway("teams"));
 const fake = () => gw().fake!;
 
 const research = (topic: string) =>

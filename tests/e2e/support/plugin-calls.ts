@@ -1,5 +1,6 @@
 // Small helpers for calling our four tools through POST /tools/invoke and reading what came back.
 import { expect } from "vitest";
+import { REPO_ROOT } from "./gateway.mjs";
 import type { FakeRequest, Gateway } from "./use-gateway.js";
 
 export type Run = {
@@ -46,3 +47,13 @@ export const runKey = (q: FakeRequest) => q.sessionKey?.replace(/-a\d+$/, "") ??
 /** Requests made by our plugin's children (session keys we mint: `…:subagent:pa<depth>-<batch>-<run>-a<n>`). */
 export const childRequests = (gw: Gateway, batchId?: string) =>
   gw.fake!.requests((q) => Boolean(q.sessionKey?.includes(":subagent:pa") && (!batchId || q.sessionKey.includes(batchId))));
+
+/** Gateway options for a suite that loads this plugin with the fake models as its ladder. */
+export function pluginGateway(name: string, extra: { pluginConfig?: Record<string, unknown>; allowModelOverride?: boolean } = {}) {
+  return {
+    name,
+    pluginDir: REPO_ROOT,
+    pluginConfig: { ladder: ["fake/cheap", "fake/mid", "fake/strong"], ...extra.pluginConfig },
+    ...(extra.allowModelOverride === false ? {} : { subagent: { allowModelOverride: true } }),
+  };
+}
