@@ -3,7 +3,7 @@
 // (`drive`) until every run is terminal or its own deadline, then returns leaving no timers,
 // waits or detached promises behind. Completion is noticed through the host's bounded
 // long-poll (`wait`), never by sleeping. Every change is written to the ledger first.
-import type { ChildRuntime, WaitResult } from "../runtime/port.js";
+import { type ChildRuntime, HostUnavailableError, type WaitResult } from "../runtime/port.js";
 import { BudgetGuard, costOf } from "./cost.js";
 import { createRedactor, type Redactor } from "./redact.js";
 import { checkReply, compileContract, correctiveMessage } from "./json-contract.js";
@@ -194,6 +194,11 @@ export class BatchRunner {
       if (attempt.outcome) return void (await this.stopAndConfirm(attempt));
       deps.ledger.attempt(batch.batchId, run.spec.label, attempt);
     } catch (err) {
+      if (err instanceof HostUnavailableError) {
+        // Kept in the ledger as interrupted (retried by a later call made through a gateway), then reported.
+        await this.finishAttempt(run, attempt, "interrupted", `not started: ${err.message}`);
+        throw err;
+      }
       await this.finishAttempt(run, attempt, classifyHostError(errorText(err)), `start failed: ${errorText(err)}`);
     }
   }

@@ -1,6 +1,6 @@
 // The one adapter over OpenClaw's api.runtime.subagent. It maps the host's wait statuses and
 // transcript shapes onto the port, and nothing else: policy lives in the orchestrator.
-import type { ChildRuntime, StartedRun, Transcript, Usage, WaitResult } from "./port.js";
+import { type ChildRuntime, HostUnavailableError, type StartedRun, type Transcript, type Usage, type WaitResult } from "./port.js";
 
 /** The subset of `api.runtime.subagent` (openclaw 2026.9.6) this plugin uses. */
 export interface SubagentApi {
@@ -35,14 +35,16 @@ export function splitModel(ref: string | undefined): { provider?: string; model?
 export function openclawRuntime(subagent: SubagentApi): ChildRuntime {
   return {
     async start(req): Promise<StartedRun> {
-      const res = await subagent.run({
-        sessionKey: req.sessionKey,
-        message: req.message,
-        ...splitModel(req.model),
-        idempotencyKey: req.idempotencyKey,
-        deliver: false,
-        lane: "subagent", // the host's sub-agent lane, not the main one shared with user turns
-      });
+      const res = await subagent
+        .run({
+          sessionKey: req.sessionKey,
+          message: req.message,
+          ...splitModel(req.model),
+          idempotencyKey: req.idempotencyKey,
+          deliver: false,
+          lane: "subagent", // the host's sub-agent lane, not the main one shared with user turns
+        })
+        .catch(rethrowScopeError);
       const model = res.runtime ? `${res.runtime.provider}/${res.runtime.model}` : undefined;
       return { runId: res.runId, sessionKey: res.sessionKey ?? req.sessionKey, model };
     },
@@ -119,4 +121,15 @@ function textOf(content: unknown): string {
     .filter((c): c is { type: string; text: string } => c?.type === "text" && typeof c.text === "string")
     .map((c) => c.text)
     .join("");
+}
+
+const SCOPE_CODE = "OPENCLAW_SUBAGENT_RUNTIME_REQUEST_SCOPE";
+
+/** The host's "no gateway request" error (RequestScopedSubagentRuntimeError) becomes the port's own. */
+function rethrowScopeError(err: unknown): never {
+  const e = err as { code?: string; message?: string } | undefined;
+  if (e?.code === SCOPE_CODE || /only available during a gateway request/.test(e?.message ?? "")) {
+    throw new HostUnavailableError(e?.message ?? SCOPE_CODE, { cause: err });
+  }
+  throw err;
 }

@@ -7,7 +7,7 @@ import { BatchStore } from "../orchestrator/batch-store.js";
 import { Ledger } from "../orchestrator/ledger.js";
 import { callerDepth } from "../orchestrator/session-keys.js";
 import { type Registry, loadRegistry } from "../roles/registry.js";
-import type { ChildRuntime } from "../runtime/port.js";
+import { type ChildRuntime, HostUnavailableError } from "../runtime/port.js";
 import { ToolInputError } from "../errors.js";
 
 export interface ToolCallContext {
@@ -68,7 +68,7 @@ export async function withGatewayHint<T>(tool: string, body: () => Promise<T>): 
     return await body();
   } catch (err) {
     const text = `${(err as { code?: string })?.code ?? ""} ${err instanceof Error ? err.message : String(err)}`;
-    if (SCOPE_ERROR.test(text)) {
+    if (err instanceof HostUnavailableError || SCOPE_ERROR.test(text)) {
       throw new Error(
         `${tool} needs a running OpenClaw gateway: sub-agents can only be started during a gateway request. Start it with \`openclaw gateway run\` and talk to the agent through it (\`openclaw agent --message ...\` without --local).`,
       );

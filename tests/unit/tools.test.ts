@@ -125,3 +125,19 @@ describe("admission errors and guards", () => {
     await expect(host.call("parallel_cancel", { batchId: "pa-nope-123" })).rejects.toThrow(/unknown batchId/);
   });
 });
+
+describe("outside a gateway request", () => {
+  it("says to run the gateway instead of failing the runs one by one", async () => {
+    const host = fakeHost();
+    const scopeError = Object.assign(new Error("Plugin runtime subagent methods are only available during a gateway request."), {
+      name: "RequestScopedSubagentRuntimeError",
+      code: "OPENCLAW_SUBAGENT_RUNTIME_REQUEST_SCOPE",
+    });
+    host.memory.start = async () => {
+      throw scopeError;
+    };
+    await expect(host.call("parallel_spawn", { tasks: [{ task: "x" }], waitSeconds: 5 })).rejects.toThrow(
+      /parallel_spawn needs a running OpenClaw gateway.*openclaw gateway run/,
+    );
+  });
+});
