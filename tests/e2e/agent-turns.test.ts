@@ -1,6 +1,8 @@
 // Real agent turns: the fake parent model calls our tools the way a model would (spawn then poll, or spawn
 // with waitSeconds), children that try to fan out again are refused, concurrent callers see consistent
 // batches, and a battery of malformed calls gets clear errors while the gateway stays healthy.
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { byLabel, call, childRequests, refuse, pluginGateway } from "./support/plugin-calls.js";
 import { useGateway } from "./support/use-gateway.js";
@@ -49,6 +51,20 @@ describe("model-driven turns", () => {
     expect(r.text).toBe("RECOVERED");
     const seen = parentTurns("turn-bad")[1].lastTool!.text;
     expect(seen).toMatch(/tasks\.0: unknown role 'wizard'; available roles: researcher, /);
+  });
+});
+
+describe("outside a gateway request", () => {
+  it("in `openclaw agent --local` the model is told to run the gateway instead", async () => {
+    const spawn = { tasks: [{ task: "local child [[reply:NEVER-LOCAL]]" }], waitSeconds: 5 };
+    // Same config and plugin, its own state dir: --local refuses a state dir a gateway owns.
+    const state = mkdtempSync(join(gw().root, "local-state-"));
+    const message = `go ${directive("parallel_spawn", spawn)} [[reply:LOCAL-DONE]]`;
+    const r = await gw().cli(["agent", "--local", "--session-id", "local-1", "--message", message], { timeoutMs: 240_000, env: { OPENCLAW_STATE_DIR: state } });
+    const saw = fake().requests((q) => q.lastTool?.name === "parallel_spawn" && !q.isSubagent && q.lastUser.includes("NEVER-LOCAL"));
+    expect(saw.length, `${r.code}\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`).toBe(1);
+    expect(saw[0].lastTool!.text).toMatch(/parallel_spawn needs a running OpenClaw gateway.*openclaw gateway run/);
+    expect(fake().requests((q) => q.reply.text === "NEVER-LOCAL")).toEqual([]);
   });
 });
 

@@ -10,7 +10,7 @@ export type Gateway = {
   timings: { readyMs?: number; warmupMs?: number };
   invokeTool(tool: string, args?: Record<string, unknown>, opts?: { sessionKey?: string; timeoutMs?: number }): Promise<HttpResult>;
   chat(message: string, opts?: { sessionKey?: string; timeoutMs?: number }): Promise<HttpResult>;
-  cli(args: string[], opts?: { timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  cli(args: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }>;
   restart(): Promise<void>;
   stop(opts?: { keepLogs?: boolean }): Promise<void>;
   markFailed(): void;

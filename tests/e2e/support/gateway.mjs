@@ -131,9 +131,9 @@ export async function startGateway(opts = {}) {
   let exitInfo = null;
   let keep = Boolean(process.env.PA_E2E_KEEP);
 
-  const cli = (args, { timeoutMs = 120_000 } = {}) =>
+  const cli = (args, { timeoutMs = 120_000, env: extraEnv } = {}) =>
     new Promise((ok) => {
-      const p = spawn(host.nodeBin, [host.openclawEntry, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+      const p = spawn(host.nodeBin, [host.openclawEntry, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       p.stdout.on("data", (d) => (stdout += d));
