@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { REPO_ROOT, startGateway } from "../tests/e2e/support/gateway.mjs";
 
 const t0 = Date.now();
-const since = (t = t0) => `${((Date.now() - t) / 1000).toFixed(1).padStart(5)}s`;
+const since = (t = t0) => `${t === t0 ? "" : "+"}${((Date.now() - t) / 1000).toFixed(1).padStart(5)}s`;
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const NAME = `demo-${process.pid}`; // temp root: $TMPDIR/pa-demo-<pid>-XXXXXX
 
@@ -277,7 +277,7 @@ async function main() {
   say(table(details.runs));
   say("");
   const c = details.counts;
-  say(`batch: ${c.ok} ok, ${c.failed} failed, ${c.timedOut} timed out, ${c.cancelled} cancelled · ${details.usage.tokens} tokens · $${details.usage.costUsd.toFixed(4)} · ${since(batchStart).trim()}`);
+  say(`batch: ${c.ok} ok, ${c.failed} failed, ${c.timedOut} timed out, ${c.cancelled} cancelled · ${details.usage.tokens} tokens · $${details.usage.costUsd.toFixed(4)} · ${((Date.now() - batchStart) / 1000).toFixed(1)} s wall`);
   for (const r of details.runs) {
     const first = r.json !== undefined ? JSON.stringify(r.json) : (r.output.split("\n").find((l) => l.trim()) ?? "");
     say(`  ${r.label.padEnd(12)} ${first.slice(0, 110)}${first.length > 110 ? "…" : ""}`);
