@@ -43,6 +43,8 @@ for (const section of selected) {
     const out = await section.run({ root: ROOT, quick: flags.quick, log });
     const seconds = (performance.now() - t0) / 1000;
     for (const table of out.tables) console.log(`${formatTable(table)}\n`);
+    for (const note of out.notes ?? []) console.log(`note: ${note}`);
+    if (out.notes?.length) console.log("");
     results.push({ id: section.id, title: section.title, seconds, ...out });
   } catch (err) {
     const seconds = (performance.now() - t0) / 1000;
@@ -72,7 +74,7 @@ writeFileSync(
 );
 const mdText = [
   `Measured ${finishedAt.toISOString().slice(0, 10)} on ${describeMachine(host)} with \`npm run bench\`${flags.quick ? " (--quick)" : ""}.`,
-  ...results.flatMap((r) => r.tables.map((t) => `**${t.title}**\n\n${markdownTable(t)}`)),
+  ...results.flatMap((r) => [...r.tables.map((t) => `**${t.title}**\n\n${markdownTable(t)}`), ...(r.notes?.length ? [r.notes.map((n) => `- ${n}`).join("\n")] : [])]),
   `**Targets**\n\n${markdownTable(summary)}`,
 ].join("\n\n");
 writeFileSync(md, `${mdText}\n`);
