@@ -11,9 +11,8 @@
 // What the CLI does that the reference docs don't say (OpenClaw 2026.9.6, measured here):
 // - `plugins install --link <other dir>` for an id that is already linked from another dir fails ("has no
 //   authoritative package-owner metadata … run openclaw plugins doctor"), leaves both load paths in the config
-//   ("duplicate plugin id" warning), and the running gateway's hot re-apply leaves the old instance registered
-//   but inactive (tool calls then fail with `Plugin "parallel-agents" runtime is no longer active`). Switching
-//   install paths therefore needs `plugins uninstall <id> --force` first.
+//   ("duplicate plugin id" warning) while the gateway keeps loading the first one. Switching install paths
+//   therefore needs `plugins uninstall <id> --force` first.
 // - `npm-pack:` installs run `npm install` of the tarball in a temp "managed peer plan" dir (under TMPDIR)
 //   from the gateway's process, with npm's audit on: offline, npm retries registry.npmjs.org for minutes and
 //   the CLI hangs past 120 s. Offline it needs npm_config_offline/npm_config_audit=false in the environment
@@ -23,13 +22,17 @@
 //   hint in the install output. `openclaw plugins enable <id>` fixes it.
 // - Installs and uninstalls hot-apply to the running gateway ("config hot reload applied"): `plugins inspect`
 //   shows the new install loaded and `skills list` shows the skill without a restart.
+// - `install --link` records origin "config" with installSource "path" (it writes plugins.load.paths); npm-pack
+//   installs land in <state>/npm/projects/<package>/node_modules/<package>.
+// - Here OPENCLAW_STATE_DIR is not ~/.openclaw, so the copy at ~/.openclaw/skills/parallel-agents is not also
+//   discovered as a managed skill; the listed skill is the plugin-shipped one (manifest "skills").
 // Plugin bug found here (src/tools/context.ts): batch stores are cached on globalThis per ledger dir with the
 // ChildRuntime of the plugin instance that first created them. After a hot re-install (or any re-registration
 // in the same gateway process) the new instance reuses that store, whose runtime belongs to the retired
 // instance, so every run fails at once with `start failed: Plugin "parallel-agents" runtime is no longer
-// active.` A gateway restart clears it. Pinned by the KNOWN BUG test below: flip it once fixed.
-// - `install --link` records origin "config" with installSource "path" (it writes plugins.load.paths), and the
-//   plugin-shipped skill (manifest "skills": ["./dist/skills"]) is listed with source "openclaw-extra".
+// active.` A gateway restart clears it. Shortest repro: parallel_spawn (ok), `openclaw plugins reload
+// parallel-agents` (the documented dev loop), parallel_spawn again (failed, same error). Pinned by the KNOWN BUG
+// test below: flip it once fixed.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
