@@ -3,7 +3,7 @@
 // (`drive`) until every run is terminal or its own deadline, then returns leaving no timers,
 // waits or detached promises behind. Completion is noticed through the host's bounded
 // long-poll (`wait`), never by sleeping. Every change is written to the ledger first.
-import { type ChildRuntime, HostUnavailableError, type WaitResult } from "../runtime/port.js";
+import { type ChildRuntime, HostUnavailableError, type Transcript, type WaitResult } from "../runtime/port.js";
 import { BudgetGuard, costOf } from "./cost.js";
 import { createRedactor, type Redactor } from "./redact.js";
 import { checkReply, compileContract, correctiveMessage } from "./json-contract.js";
@@ -31,6 +31,7 @@ export class BatchRunner {
   private readonly now = Date.now;
   private readonly budget: BudgetGuard;
   private readonly redact: Redactor;
+  private readonly releases = new Set<Promise<void>>();
   private driving: Promise<void> | undefined;
   private readonly listeners = new Set<(run: RunRecord) => void>();
   // Indexes kept in step with run states by setRun, so each loop step costs O(concurrency),
@@ -86,6 +87,8 @@ export class BatchRunner {
         await run;
       } finally {
         this.driving = undefined;
+        // Host calls only work while our tool call is in flight: finish the session releases now.
+        await Promise.all(this.releases);
       }
       return;
     }
@@ -110,14 +113,14 @@ export class BatchRunner {
       const attempt = liveAttempt(run);
       if (run.state !== "running" || !attempt || attempt.owner === this.deps.owner) continue;
       // Should the host ever resume it, the old child must not run beside the next attempt.
-      await this.release(attempt, false);
+      await this.release(attempt);
       await this.finishAttempt(run, attempt, "interrupted", "the gateway restarted while this attempt was running");
     }
   }
 
   private async loop(deadline: number, signal?: AbortSignal): Promise<void> {
     // Keyed by run id: a wait belongs to one attempt, never to a later attempt of the same run.
-    const waits = new Map<string, Promise<{ runId: string; result: WaitResult }>>();
+    const waits = new Map<string, Promise<Ended>>();
     while (!this.complete && !signal?.aborted) {
       await this.enforceBudget();
       await this.admit();
@@ -133,10 +136,11 @@ export class BatchRunner {
         const runId = attempt.runId;
         waits.set(
           runId,
-          this.deps.runtime.wait(runId, slice).then(
-            (result) => ({ runId, result }),
-            (err: unknown) => ({ runId, result: { state: "error", error: errorText(err) } as WaitResult }),
-          ),
+          this.deps.runtime
+            .wait(runId, slice)
+            .catch((err: unknown): WaitResult => ({ state: "error", error: errorText(err) }))
+            // Read the transcript as soon as this run ends, beside other runs' waits, not after them.
+            .then(async (result) => ({ runId, result, transcript: result.state === "pending" ? undefined : await this.readTranscript(attempt) })),
         );
       }
       const winner = await raceUntil([...waits.values()], this.nextTimer(deadline), signal);
@@ -144,7 +148,7 @@ export class BatchRunner {
       waits.delete(winner.runId);
       if (winner.result.state === "pending") continue;
       const run = [...this.live].find((r) => liveAttempt(r)?.runId === winner.runId);
-      if (run) await this.settle(run, liveAttempt(run)!, winner.result);
+      if (run) await this.settle(run, liveAttempt(run)!, winner.result, winner.transcript);
     }
   }
 
@@ -153,12 +157,14 @@ export class BatchRunner {
     const { maxConcurrency } = this.batch.options;
     const { runs } = this.batch;
     while (this.firstOpen < runs.length && TERMINAL_STATES.has(runs[this.firstOpen].state)) this.firstOpen++;
+    const starting: Promise<void>[] = [];
     for (let i = this.firstOpen; i < runs.length; i++) {
-      if (this.live.size >= maxConcurrency) return;
+      if (this.live.size >= maxConcurrency) break;
       const run = runs[i];
       if (run.state !== "queued" || (run.notBefore ?? 0) > this.now()) continue;
-      await this.startAttempt(run);
+      starting.push(this.startAttempt(run)); // marks the run live before its first await
     }
+    await Promise.all(starting);
   }
 
   private async startAttempt(run: RunRecord): Promise<void> {
@@ -204,9 +210,9 @@ export class BatchRunner {
   }
 
   /** A wait said the run ended: read what it produced and judge it. */
-  private async settle(run: RunRecord, attempt: Attempt, result: WaitResult): Promise<void> {
+  private async settle(run: RunRecord, attempt: Attempt, result: WaitResult, read?: Transcript): Promise<void> {
     if (result.state === "pending") return;
-    const transcript = await this.deps.runtime.read(attempt.sessionKey).catch(() => undefined);
+    const transcript = read ?? (await this.readTranscript(attempt));
     if (transcript) {
       attempt.usage = transcript.usage;
       attempt.modelUsed = transcript.modelUsed ?? attempt.modelUsed;
@@ -232,6 +238,10 @@ export class BatchRunner {
     }
     if (!attempt.corrected) return this.sendCorrection(run, attempt, check.errors, schema);
     return this.finishAttempt(run, attempt, check.kind, check.errors.join("; "));
+  }
+
+  private readTranscript(attempt: Attempt): Promise<Transcript | undefined> {
+    return this.deps.runtime.read(attempt.sessionKey).catch(() => undefined);
   }
 
   /** One follow-up in the same session with the validation errors, before escalating. */
@@ -262,7 +272,8 @@ export class BatchRunner {
     const decision = decide(run, outcome, this.batch.options, this.deps.random);
     if (decision.kind === "retry") attempt.nextModel = decision.model;
     this.deps.ledger.attempt(this.batch.batchId, run.spec.label, attempt);
-    await this.release(attempt, outcome === "ok");
+    const released = this.release(attempt);
+    if (decision.kind === "retry") await released; // one live attempt per run
     if (decision.kind === "succeed") {
       this.setRun(run, { state: "ok", output: run.output, json: run.json, error: undefined });
     } else if (decision.kind === "retry") {
@@ -294,10 +305,18 @@ export class BatchRunner {
   }
 
   /** Finished attempts give their session back to the host (their output is in the ledger). */
-  private async release(attempt: Attempt, _ok: boolean): Promise<void> {
-    if (attempt.released) return;
+  /**
+   * Deletes a finished attempt's session. Callers await it only when another attempt of the run
+   * follows; otherwise a session delete must not hold up noticing the next finished child
+   * (drive() awaits every pending release before it returns).
+   */
+  private release(attempt: Attempt): Promise<void> {
+    if (attempt.released) return Promise.resolve();
     attempt.released = true;
-    await this.deps.runtime.stop(attempt.sessionKey).catch(() => undefined);
+    const done: Promise<void> = this.deps.runtime.stop(attempt.sessionKey).catch(() => undefined);
+    this.releases.add(done);
+    void done.finally(() => this.releases.delete(done));
+    return done;
   }
 
   private runDeadline(run: RunRecord): number {
@@ -341,6 +360,8 @@ export class BatchRunner {
     for (const listener of this.listeners) listener(run);
   }
 }
+
+type Ended = { runId: string; result: WaitResult; transcript?: Transcript };
 
 function liveAttempt(run: RunRecord): Attempt | undefined {
   const last = run.attempts[run.attempts.length - 1];

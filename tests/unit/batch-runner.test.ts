@@ -24,6 +24,30 @@ describe("batch runner", () => {
     expect(rt.runs.map((r) => r.req.message)).toEqual(labels.map((l) => `do ${l}`));
   });
 
+  it("a slow session delete never holds up noticing the other finished children, and drive waits for every delete", async () => {
+    const rt = new MemoryRuntime(() => ({ delayMs: 5 }));
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const stop = rt.stop.bind(rt);
+    const deleted: string[] = [];
+    rt.stop = async (sessionKey: string) => {
+      await gate;
+      deleted.push(sessionKey);
+      return stop(sessionKey);
+    };
+    const { runner } = setup(["a", "b", "c", "d"].map((l) => spec(l)), rt, { maxConcurrency: 4 });
+    let driven = false;
+    const driving = runner.drive(soon()).then(() => (driven = true));
+    while (!runner.complete) await new Promise((r) => setTimeout(r, 5));
+    expect(labelsOf(runner)).toEqual({ a: "ok", b: "ok", c: "ok", d: "ok" }); // all noticed, no delete done yet
+    expect(deleted).toEqual([]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(driven).toBe(false); // host calls must finish inside the tool call
+    openGate();
+    await driving;
+    expect(deleted).toHaveLength(4);
+  });
+
   it("admits up to the concurrency cap and returns at once with a zero wait", async () => {
     const rt = new MemoryRuntime(() => ({ delayMs: 200 }));
     const { runner } = setup([spec("a"), spec("b"), spec("c")], rt, { maxConcurrency: 2 });
