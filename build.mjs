@@ -1,6 +1,4 @@
-// Bundles the plugin into dist/: the ESM entry dist/index.js plus the two big CommonJS dependencies
-// (Ajv, Handlebars) as dist/vendor/*.cjs, which the entry require()s on first use only, so a gateway
-// loading the plugin does not parse ~230 KB it may never run. Self-contained: installing the plugin
+// Bundles the plugin into one self-contained ESM file (dist/index.js): installing the plugin
 // needs no npm install of runtime dependencies. Checks the manifest against the code first.
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -12,35 +10,23 @@ for (const name of ["parallel_spawn", "poll_until_complete", "research_team", "p
   if (!manifest.toolMetadata?.[name]?.profiles?.length) throw new Error(`openclaw.plugin.json toolMetadata.${name}.profiles is missing`);
 }
 
-// src/lazy-deps.ts is the only place that require()s these; the entry keeps a relative require.
-const VENDOR = ["ajv", "handlebars"];
-rmSync("dist/vendor", { recursive: true, force: true });
-for (const name of VENDOR) {
-  await build({
-    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: process.cwd(), sourcefile: `vendor-${name}.cjs` },
-    outfile: `dist/vendor/${name}.cjs`,
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: "node20",
-    minify: true,
-    legalComments: "none",
-    logLevel: "warning",
-  });
-}
-const vendorPlugin = {
-  name: "vendor",
+// Ajv and Handlebars are the bulk of the bundle. esbuild wraps CommonJS modules in closures that run on
+// first require(), so as long as src/lazy-deps.ts is the only place that require()s them, a gateway
+// loading the plugin parses them but never initialises them until a tool needs them. Refuse imports.
+const LAZY = ["ajv", "handlebars"];
+const lazyOnly = {
+  name: "lazy-only",
   setup(b) {
-    b.onResolve({ filter: new RegExp(`^(${VENDOR.join("|")})$`) }, (args) => {
+    b.onResolve({ filter: new RegExp(`^(${LAZY.join("|")})$`) }, (args) => {
       if (args.kind !== "require-call") throw new Error(`${args.importer}: import ${args.path} through src/lazy-deps.ts (loaded on first use)`);
-      return { path: `./vendor/${args.path}.cjs`, external: true };
+      return undefined;
     });
   },
 };
 
 await build({
   entryPoints: ["src/index.ts"],
-  plugins: [vendorPlugin],
+  plugins: [lazyOnly],
   outfile: "dist/index.js",
   bundle: true,
   platform: "node",
@@ -49,7 +35,7 @@ await build({
   minify: true,
   sourcemap: false,
   legalComments: "none",
-  // Bundled CommonJS code calls require() for Node built-ins, and the entry require()s dist/vendor/*.cjs.
+  // Bundled CommonJS dependencies (ajv, handlebars) call require() for Node built-ins.
   banner: { js: "import { createRequire as __paCreateRequire } from 'node:module'; const require = __paCreateRequire(import.meta.url);" },
   logLevel: "warning",
 });
@@ -70,5 +56,5 @@ if (JSON.stringify(manifest.configSchema) !== JSON.stringify(configSchema)) {
 // The plugin ships SKILL.md as its skill (manifest "skills": ["./dist/skills"]).
 mkdirSync("dist/skills/parallel-agents", { recursive: true });
 copyFileSync("SKILL.md", "dist/skills/parallel-agents/SKILL.md");
-const kb = (f) => (statSync(f).size / 1024).toFixed(1);
-console.log(`built dist/index.js (${kb("dist/index.js")} KB) + ${VENDOR.map((n) => `dist/vendor/${n}.cjs (${kb(`dist/vendor/${n}.cjs`)} KB)`).join(" + ")}`);
+rmSync("dist/vendor", { recursive: true, force: true }); // left by older builds
+console.log(`built dist/index.js (${(statSync("dist/index.js").size / 1024).toFixed(1)} KB)`);

@@ -1,8 +1,8 @@
 // Ajv and Handlebars are large CommonJS packages: parsing and initialising them cost more than the rest
 // of the plugin's cold import() together (bench/: plugin-cost profile). They are required on first use,
 // so a gateway that loads the plugin for discovery, or never calls a tool, pays nothing for them.
-// build.mjs ships them as dist/vendor/<name>.cjs and keeps these require() calls pointing there;
-// under vitest they resolve from node_modules. Import them nowhere else (the build refuses it).
+// In the bundle esbuild wraps them in closures that run on the first require() below; under vitest
+// they resolve from node_modules. Import them nowhere else (the build refuses it).
 import type * as AjvModule from "ajv";
 import type HandlebarsModule from "handlebars";
 

@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runProbe } from "./child.mjs";
 import { median } from "./stats.mjs";
-import { vendorExternal } from "./vendor-external.mjs";
 
 const PROBE = fileURLToPath(new URL("../probes/cold-import.mjs", import.meta.url));
 
@@ -70,7 +69,6 @@ export async function profileColdImport(root, repeats = 5) {
     format: "esm",
     target: "node20",
     minify: false,
-    plugins: [vendorExternal],
     banner: { js: "import { createRequire as __paCreateRequire } from 'node:module'; const require = __paCreateRequire(import.meta.url);" },
     logLevel: "warning",
   });

@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runProbe } from "./child.mjs";
 import { median } from "./stats.mjs";
-import { vendorExternal } from "./vendor-external.mjs";
 
 const PROBE = fileURLToPath(new URL("../probes/cold-import.mjs", import.meta.url));
 const STUB = `const h = new Proxy(function () {}, { get: (_t, k) => (k === "__esModule" ? true : k === Symbol.toPrimitive ? () => "" : h), apply: () => h, construct: () => h });
@@ -36,7 +35,7 @@ async function variant(root, dir, name, stubs) {
     format: "esm",
     target: "node20",
     minify: true,
-    plugins: [...(stubs.length ? [stubPlugin(stubs)] : []), vendorExternal],
+    plugins: stubs.length ? [stubPlugin(stubs)] : [],
     banner: { js: "import { createRequire as __paCreateRequire } from 'node:module'; const require = __paCreateRequire(import.meta.url);" },
     logLevel: "error",
   });

@@ -18,7 +18,7 @@ export default {
   async run({ root, quick, log }) {
     const dist = join(root, "dist/index.js");
     if (!existsSync(dist)) throw new Error(`${dist} is missing: run npm run build first`);
-    // What ships: the entry (parsed at import) plus dist/vendor/*.cjs (Ajv, Handlebars: loaded on first use).
+    // What ships: the entry, plus any dist/vendor/*.cjs an older layout had (none since the single-file build).
     const vendorDir = join(root, "dist/vendor");
     const vendor = existsSync(vendorDir) ? readdirSync(vendorDir).filter((f) => f.endsWith(".cjs")).map((f) => ({ file: `dist/vendor/${f}`, bytes: statSync(join(vendorDir, f)).size })) : [];
     const entryKB = statSync(dist).size / 1024;
