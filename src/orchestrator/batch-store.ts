@@ -8,12 +8,30 @@ import { ToolInputError } from "../errors.js";
 
 export class BatchStore {
   private readonly runners = new Map<string, BatchRunner>();
+  private current: ChildRuntime;
+  /** Runners call the host through this, so a re-registered plugin's runtime takes over live batches. */
+  private readonly runtime: ChildRuntime = {
+    start: (req) => this.current.start(req),
+    wait: (runId, timeoutMs) => this.current.wait(runId, timeoutMs),
+    read: (sessionKey) => this.current.read(sessionKey),
+    stop: (sessionKey) => this.current.stop(sessionKey),
+  };
 
   constructor(
     private readonly ledger: Ledger,
     private readonly owner: string,
-    private readonly runtime: ChildRuntime,
-  ) {}
+    runtime: ChildRuntime,
+  ) {
+    this.current = runtime;
+  }
+
+  /**
+   * The store outlives a plugin instance (`openclaw plugins reload`, a re-install): the host retires
+   * the old instance's runtime ("runtime is no longer active"), so the newest instance's is used.
+   */
+  useRuntime(runtime: ChildRuntime): void {
+    this.current = runtime;
+  }
 
   create(batch: BatchRecord): BatchRunner {
     this.ledger.create(batch);

@@ -41,6 +41,7 @@ export function createServices(config: PluginConfig, resolveStateDir: () => stri
         store = new BatchStore(ledger, processOwner, runtime);
         stores.set(dir, store);
       }
+      store.useRuntime(runtime); // this instance's: an earlier instance's runtime may be retired
       return store;
     },
     registry() {

@@ -6,7 +6,7 @@
 // and a parallel_spawn through the gateway returns ok runs carrying the children's real replies.
 // One gateway for the file; between paths the previous install is removed with `plugins uninstall`, the next
 // one is installed into the running gateway (it hot-applies), then the gateway is restarted so each path is
-// also proven from a cold start (and because of the stale-runtime bug below).
+// also proven from a cold start.
 //
 // What the CLI does that the reference docs don't say (OpenClaw 2026.9.6, measured here):
 // - `plugins install --link <other dir>` for an id that is already linked from another dir fails ("has no
@@ -26,13 +26,10 @@
 //   installs land in <state>/npm/projects/<package>/node_modules/<package>.
 // - Here OPENCLAW_STATE_DIR is not ~/.openclaw, so the copy at ~/.openclaw/skills/parallel-agents is not also
 //   discovered as a managed skill; the listed skill is the plugin-shipped one (manifest "skills").
-// Plugin bug found here (src/tools/context.ts): batch stores are cached on globalThis per ledger dir with the
-// ChildRuntime of the plugin instance that first created them. After a hot re-install (or any re-registration
-// in the same gateway process) the new instance reuses that store, whose runtime belongs to the retired
-// instance, so every run fails at once with `start failed: Plugin "parallel-agents" runtime is no longer
-// active.` A gateway restart clears it. Shortest repro: parallel_spawn (ok), `openclaw plugins reload
-// parallel-agents` (the documented dev loop), parallel_spawn again (failed, same error). Pinned by the KNOWN BUG
-// test below: flip it once fixed.
+// A plugin bug found here, now fixed and pinned by the hot re-install test below: batch stores live on
+// globalThis per ledger dir and kept the ChildRuntime of the plugin instance that created them, so after a hot
+// re-install (or `openclaw plugins reload`) every run failed with `Plugin "parallel-agents" runtime is no longer
+// active.` until a restart. The store now uses the newest instance's runtime.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -172,11 +169,8 @@ describe("install paths (real CLI, real gateway)", () => {
     await expectToolsWork(gw(), "PACK");
   });
 
-  it("KNOWN BUG: right after a hot re-install, without a restart, every run fails on the retired runtime", () => {
-    // Pins the bug described in the header. Once src/tools/context.ts is fixed this fails: then assert
-    // [["one","ok","HOT-ONE"],["two","ok","HOT-TWO"]] here instead.
-    expect(hotRuns.map((r) => r.state)).toEqual(["failed", "failed"]);
-    for (const r of hotRuns) expect(r.error).toMatch(/runtime is no longer active/);
+  it("right after a hot re-install, without a restart, runs work on the new instance's runtime", () => {
+    expect(hotRuns.map((r) => [r.label, r.state, r.output])).toEqual([["one", "ok", "HOT-ONE"], ["two", "ok", "HOT-TWO"]]);
   });
 
   it("never left loopback", () => {

@@ -141,3 +141,19 @@ describe("outside a gateway request", () => {
     );
   });
 });
+
+describe("plugin re-registration in one gateway process", () => {
+  it("a reloaded plugin's batches run on the new instance's runtime, and earlier batches stay readable", async () => {
+    const first = fakeHost({ script: () => ({ reply: "from first" }) });
+    const before = await first.call("parallel_spawn", { tasks: [{ task: "a" }], waitSeconds: 5 });
+    // `openclaw plugins reload`: a new instance, same state dir; the host retires the old runtime.
+    const second = fakeHost({ stateDir: first.stateDir, script: () => ({ reply: "from second" }) });
+    first.memory.start = async () => {
+      throw new Error('Plugin "parallel-agents" runtime is no longer active.');
+    };
+    const after = await second.call("parallel_spawn", { tasks: [{ task: "b" }], waitSeconds: 5 });
+    expect(after.details.runs[0]).toMatchObject({ state: "ok", output: "from second" });
+    const old = await second.call("poll_until_complete", { batchId: before.details.batchId });
+    expect(old.details.runs[0]).toMatchObject({ state: "ok", output: "from first" });
+  });
+});
