@@ -18,12 +18,16 @@ export interface RunnerDeps {
   /** Identifies this gateway process in attempts, to tell live attempts from interrupted ones. */
   owner: string;
   random?: () => number;
+  /** Upper bound on waiting for session deletes when a drive returns (default 15 s). */
+  releaseGraceMs?: number;
   /** Scrubs secrets from children's outputs and error texts (default: secret-looking env values, key shapes). */
   redact?: Redactor;
 }
 
 /** Longest single host wait; shorter than any host-side request limit. */
 const WAIT_SLICE_MS = 30_000;
+/** How long a returning drive() waits, at most, for finished children's session deletes. */
+const RELEASE_GRACE_MS = 15_000;
 /** How long we wait for the host to confirm that a stopped child has ended. */
 const STOP_CONFIRM_MS = 5_000;
 
@@ -87,8 +91,10 @@ export class BatchRunner {
         await run;
       } finally {
         this.driving = undefined;
-        // Host calls only work while our tool call is in flight: finish the session releases now.
-        await Promise.all(this.releases);
+        // The host abandons a deleteSession still in flight when our tool call returns (measured), so
+        // releases are awaited here; bounded, because under load one can take seconds (1-25 s seen at
+        // 20 at once). A session left over stays visible in the host until its own session maintenance.
+        await raceUntil([Promise.all(this.releases)], this.now() + (this.deps.releaseGraceMs ?? RELEASE_GRACE_MS));
       }
       return;
     }
@@ -307,8 +313,7 @@ export class BatchRunner {
   /** Finished attempts give their session back to the host (their output is in the ledger). */
   /**
    * Deletes a finished attempt's session. Callers await it only when another attempt of the run
-   * follows; otherwise a session delete must not hold up noticing the next finished child
-   * (drive() awaits every pending release before it returns).
+   * follows; otherwise a session delete must not hold up noticing the next finished child.
    */
   private release(attempt: Attempt): Promise<void> {
     if (attempt.released) return Promise.resolve();

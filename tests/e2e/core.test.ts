@@ -54,6 +54,19 @@ describe("parallel-agents in the real gateway", () => {
     expect(details.usage.costUsd).toBeGreaterThan(0);
   });
 
+  it("finished children's sessions are deleted by the host, also those still pending when the call returned", async () => {
+    const { details } = await call(gw(), "parallel_spawn", { tasks: [task("d1", "[[reply:D1]]"), task("d2", "[[reply:D2]]")], waitSeconds: 60 });
+    const listed = async () => JSON.stringify((await gw().invokeTool("sessions_list", { limit: 200 })).body);
+    const before = await listed();
+    expect(before).toContain("agent:main:"); // the listing works and shows sessions
+    let left = before;
+    for (let i = 0; i < 30 && left.includes(details.batchId); i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      left = await listed();
+    }
+    expect(left).not.toContain(details.batchId);
+  });
+
   it("poll_until_complete answers the same finished batch identically, again and again", async () => {
     const { details } = await call(gw(), "parallel_spawn", { tasks: [task("x", "[[reply:X1]]"), task("y", "[[reply:Y1]]")], waitSeconds: 60 });
     const first = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 5 });

@@ -45,7 +45,7 @@ export function setup(specs: RunSpec[], runtime = new MemoryRuntime(), opts: Par
   const ledger = new Ledger(tempDir());
   const batch = batchOf(specs, opts);
   ledger.create(batch);
-  const runner = new BatchRunner(batch, { runtime, ledger, owner, random: () => 0 });
+  const runner = new BatchRunner(batch, { runtime, ledger, owner, random: () => 0, releaseGraceMs: 200 });
   return { runner, ledger, runtime, batch };
 }
 

@@ -24,28 +24,24 @@ describe("batch runner", () => {
     expect(rt.runs.map((r) => r.req.message)).toEqual(labels.map((l) => `do ${l}`));
   });
 
-  it("a slow session delete never holds up noticing the other finished children, and drive waits for every delete", async () => {
+  it("a slow session delete never holds up noticing the other finished children, nor the result for long", async () => {
     const rt = new MemoryRuntime(() => ({ delayMs: 5 }));
     let openGate!: () => void;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     const stop = rt.stop.bind(rt);
-    const deleted: string[] = [];
+    const issued: string[] = [];
     rt.stop = async (sessionKey: string) => {
+      issued.push(sessionKey);
       await gate;
-      deleted.push(sessionKey);
       return stop(sessionKey);
     };
     const { runner } = setup(["a", "b", "c", "d"].map((l) => spec(l)), rt, { maxConcurrency: 4 });
-    let driven = false;
-    const driving = runner.drive(soon()).then(() => (driven = true));
+    const driving = runner.drive(soon());
     while (!runner.complete) await new Promise((r) => setTimeout(r, 5));
-    expect(labelsOf(runner)).toEqual({ a: "ok", b: "ok", c: "ok", d: "ok" }); // all noticed, no delete done yet
-    expect(deleted).toEqual([]);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(driven).toBe(false); // host calls must finish inside the tool call
+    expect(labelsOf(runner)).toEqual({ a: "ok", b: "ok", c: "ok", d: "ok" }); // all noticed while no delete has finished
+    await driving; // returns after a bounded grace (200 ms here) although the deletes still hang
+    expect(issued).toHaveLength(4); // every delete was issued while the call was in flight
     openGate();
-    await driving;
-    expect(deleted).toHaveLength(4);
   });
 
   it("admits up to the concurrency cap and returns at once with a zero wait", async () => {
