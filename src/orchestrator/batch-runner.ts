@@ -5,8 +5,10 @@
 // long-poll (`wait`), never by sleeping. Every change is written to the ledger first.
 import { type ChildRuntime, HostUnavailableError, type Transcript, type WaitResult } from "../runtime/port.js";
 import { BudgetGuard, costOf } from "./cost.js";
+import { raceUntil } from "./race.js";
 import { createRedactor, type Redactor } from "./redact.js";
-import { checkReply, compileContract, correctiveMessage } from "./json-contract.js";
+import { correctiveMessage } from "./json-contract.js";
+import { judgeAttempt } from "./judge.js";
 import type { Ledger } from "./ledger.js";
 import { classifyHostError, decide, firstModel } from "./policy.js";
 import { childSessionKey } from "./session-keys.js";
@@ -223,27 +225,15 @@ export class BatchRunner {
       attempt.usage = transcript.usage;
       attempt.modelUsed = transcript.modelUsed ?? attempt.modelUsed;
     }
-    if (result.state === "error") {
-      // The transcript holds the provider's own words ("429 ...") behind the host's summary.
-      const reason = transcript?.failure && !result.error.includes(transcript.failure) ? `${result.error} (${transcript.failure})` : result.error;
-      return this.finishAttempt(run, attempt, classifyHostError(reason), reason);
-    }
-    if (result.state === "timeout") return this.finishAttempt(run, attempt, "timeout", result.error ?? "the host timed the run out");
-    const raw = result.text ?? transcript?.finalText;
-    const text = raw === undefined ? undefined : this.redact(raw);
-    if (!result.visible || !text?.trim()) {
-      return this.finishAttempt(run, attempt, "empty_output", transcript?.failure ?? "the child returned no visible text");
-    }
-    run.output = text;
     const schema = run.spec.outputSchema;
-    if (!schema) return this.finishAttempt(run, attempt, "ok");
-    const check = checkReply(text, compileContract(schema));
-    if (check.ok) {
-      run.json = check.value;
-      return this.finishAttempt(run, attempt, "ok", check.repaired ? "JSON repaired locally" : undefined);
+    const verdict = judgeAttempt(result, transcript, schema, this.redact);
+    if (verdict.output !== undefined) run.output = verdict.output;
+    if (verdict.kind === "contract") {
+      if (!attempt.corrected) return this.sendCorrection(run, attempt, verdict.errors, schema!);
+      return this.finishAttempt(run, attempt, verdict.outcome, verdict.errors.join("; "));
     }
-    if (!attempt.corrected) return this.sendCorrection(run, attempt, check.errors, schema);
-    return this.finishAttempt(run, attempt, check.kind, check.errors.join("; "));
+    if (verdict.json !== undefined) run.json = verdict.json;
+    return this.finishAttempt(run, attempt, verdict.outcome, verdict.reason);
   }
 
   private readTranscript(attempt: Attempt): Promise<Transcript | undefined> {
@@ -375,21 +365,4 @@ function liveAttempt(run: RunRecord): Attempt | undefined {
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Resolves with the first promise, or undefined when `until` passes or `signal` aborts. No timer outlives it. */
-async function raceUntil<T>(promises: Promise<T>[], until: number, signal?: AbortSignal): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stop = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, until - Date.now()), undefined);
-    onAbort = () => resolve(undefined);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([...promises, stop]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
-  }
 }
