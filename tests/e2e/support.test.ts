@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { parseDirectives } from "./support/fake-model-script.mjs";
+import { parseDirectives, withBatchId } from "./support/fake-model-script.mjs";
 import { startFakeModel, type FakeModel } from "./support/fake-model.mjs";
 import { isLoopback, readNetGuardLog } from "./support/net-guard.mjs";
 
@@ -120,5 +120,16 @@ describe("net guard", () => {
     expect(JSON.parse(r.stdout)).toEqual(["ENOTFOUND", "ECONNREFUSED", "ECONNREFUSED", 200]);
     expect(readNetGuardLog(log).map((e) => `${e.kind} ${e.target}`)).toEqual(["dns example.com", "tcp 93.184.215.14:80", "udp 8.8.8.8"]);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("fake model: $batchId in tool directives", () => {
+  it("becomes the newest batch id seen in this turn's tool results", () => {
+    const tool = { name: "poll_until_complete", args: { batchId: "$batchId", timeoutSeconds: 5 } };
+    const texts = ["Batch pa-abc123-0123abcd: not complete yet", "Batch pa-def456-89abcdef: complete"];
+    expect(withBatchId(tool, texts).args).toEqual({ batchId: "pa-def456-89abcdef", timeoutSeconds: 5 });
+    expect(withBatchId(tool, []).args.batchId).toBe("no-batch-id-seen");
+    const plain = { name: "x", args: { a: 1 } };
+    expect(withBatchId(plain, texts)).toBe(plain);
   });
 });

@@ -3,3 +3,4 @@ export type Directive = { name: string; model?: string; arg?: string; tool?: { n
 export const INVALID_JSON_TEXT: string;
 export function parseDirectives(text: string): Directive[];
 export function modelMatches(filter: string | RegExp | undefined, model: string): boolean;
+export function withBatchId<T extends { name: string; args: any }>(tool: T, toolTexts: string[]): T;
