@@ -34,3 +34,19 @@ export async function engineBundle() {
   cached = outfile;
   return outfile;
 }
+
+/** Bundles src/index.ts the way build.mjs does (one ESM file), for the cold-import diagnostics. */
+export function bundleEntry(root, outfile, { minify = true, plugins = [], logLevel = "warning" } = {}) {
+  return build({
+    entryPoints: [join(root, "src/index.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    minify,
+    plugins,
+    banner: { js: "import { createRequire as __paCreateRequire } from 'node:module'; const require = __paCreateRequire(import.meta.url);" },
+    logLevel,
+  });
+}

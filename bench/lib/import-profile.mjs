@@ -3,11 +3,11 @@
 // cold-import probe under --cpu-prof in fresh processes, and charges every sampled frame's
 // self time to the module whose code it is (node_modules/<pkg> or src/<dir>). Node's own
 // work (parsing the bundle, the ESM loader) is reported as such.
-import { build } from "esbuild";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundleEntry } from "./bundle-internals.mjs";
 import { runProbe } from "./child.mjs";
 import { median } from "./stats.mjs";
 
@@ -61,17 +61,7 @@ function attribute(profile, bundleUrl, owners, window) {
 export async function profileColdImport(root, repeats = 5) {
   const dir = mkdtempSync(join(tmpdir(), "pa-bench-prof-"));
   const outfile = join(dir, "index.js");
-  await build({
-    entryPoints: [join(root, "src/index.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    minify: false,
-    banner: { js: "import { createRequire as __paCreateRequire } from 'node:module'; const require = __paCreateRequire(import.meta.url);" },
-    logLevel: "warning",
-  });
+  await bundleEntry(root, outfile, { minify: false });
   const owners = lineOwners(readFileSync(outfile, "utf8"));
   const runs = [];
   for (let i = 0; i < repeats; i++) {

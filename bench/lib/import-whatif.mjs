@@ -2,11 +2,11 @@
 // the named CommonJS dependencies replaced by an inert stub, and times cold import() of each
 // variant in fresh processes, interleaved with the real bundle. The difference is the most a
 // lazy load of that dependency could take off the plugin's cold start.
-import { build } from "esbuild";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundleEntry } from "./bundle-internals.mjs";
 import { runProbe } from "./child.mjs";
 import { median } from "./stats.mjs";
 
@@ -27,18 +27,7 @@ function stubPlugin(names) {
 
 async function variant(root, dir, name, stubs) {
   const outfile = join(dir, `${name}.mjs`);
-  await build({
-    entryPoints: [join(root, "src/index.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    minify: true,
-    plugins: stubs.length ? [stubPlugin(stubs)] : [],
-    banner: { js: "import { createRequire as __paCreateRequire } from 'node:module'; const require = __paCreateRequire(import.meta.url);" },
-    logLevel: "error",
-  });
+  await bundleEntry(root, outfile, { plugins: stubs.length ? [stubPlugin(stubs)] : [], logLevel: "error" });
   return outfile;
 }
 
