@@ -73,7 +73,9 @@ export function openclawRuntime(subagent: SubagentApi): ChildRuntime {
     async stop(sessionKey): Promise<void> {
       // Seen on 2026.9.6: deleting the session aborts the child's in-flight model request at
       // once (the run ends `aborted`) and releases it; there is no other stop for plugin runs.
-      await subagent.deleteSession({ sessionKey, deleteTranscript: true });
+      // The transcript is kept (the host's own retention applies): deleting it too serialises the
+      // host's deletes at ~1.1 s each (20 took 23.6 s here), without it 20 took 2.2 s.
+      await subagent.deleteSession({ sessionKey, deleteTranscript: false });
     },
   };
 }
