@@ -1,5 +1,6 @@
 // Judges one finished attempt from what the host said (wait result) and what the child wrote
 // (transcript): the failure class that drives the retry policy, or the accepted output. Pure.
+// Output is redacted here (it is stored as-is); reasons are redacted where every attempt ends.
 import type { Transcript, WaitResult } from "../runtime/port.js";
 import { checkReply, compileContract } from "./json-contract.js";
 import { classifyHostError } from "./policy.js";
@@ -16,14 +17,14 @@ export function judgeAttempt(result: Exclude<WaitResult, { state: "pending" }>, 
   if (result.state === "error") {
     // The transcript holds the provider's own words ("429 ...") behind the host's summary.
     const failure = transcript?.failure;
-    const reason = redact(failure && !result.error.includes(failure) ? `${result.error} (${failure})` : result.error);
+    const reason = failure && !result.error.includes(failure) ? `${result.error} (${failure})` : result.error;
     return { kind: "done", outcome: classifyHostError(reason), reason };
   }
-  if (result.state === "timeout") return { kind: "done", outcome: "timeout", reason: redact(result.error ?? "the host timed the run out") };
+  if (result.state === "timeout") return { kind: "done", outcome: "timeout", reason: result.error ?? "the host timed the run out" };
   const raw = result.text ?? transcript?.finalText;
   const output = raw === undefined ? undefined : redact(raw);
   if (!result.visible || !output?.trim()) {
-    return { kind: "done", outcome: "empty_output", reason: redact(transcript?.failure ?? "the child returned no visible text") };
+    return { kind: "done", outcome: "empty_output", reason: transcript?.failure ?? "the child returned no visible text" };
   }
   if (!schema) return { kind: "done", outcome: "ok", output };
   const check = checkReply(output, compileContract(schema));
