@@ -1,22 +1,22 @@
 // The plugin inside the real OpenClaw gateway (2026.9.6) with the scripted fake model: the four tools load,
 // batches run real child sessions, and results, partial results, cancel, timeouts, retries, escalation,
 // JSON contracts, budgets, recursion refusal and restarts behave as README promises. One gateway for the file.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { overlappingRequests } from "./support/fake-model.mjs";
-import { REPO_ROOT } from "./support/gateway.mjs";
-import { byLabel, call, childRequests, runKey } from "./support/plugin-calls.js";
+import { byLabel, call, childRequests, pluginGateway, runKey } from "./support/plugin-calls.js";
 import { useGateway } from "./support/use-gateway.js";
 
-const LADDER = ["fake/cheap", "fake/mid", "fake/strong"];
+const SECRET = "e2e-secret-value-0123456789";
 const gw = useGateway({
-  name: "core",
-  pluginDir: REPO_ROOT,
-  pluginConfig: {
-    ladder: LADDER,
-    retries: 2,
-    prices: { "fake/cheap": { input: 1, output: 5 }, "fake/mid": { input: 3, output: 15 }, "fake/strong": { input: 15, output: 75 } },
-  },
-  subagent: { allowModelOverride: true },
+  ...pluginGateway("core", {
+    pluginConfig: {
+      retries: 2,
+      prices: { "fake/cheap": { input: 1, output: 5 }, "fake/mid": { input: 3, output: 15 }, "fake/strong": { input: 15, output: 75 } },
+    },
+  }),
+  env: { PA_E2E_PROVIDER_API_KEY: SECRET }, // a key in the gateway's environment, as a provider key would be
 });
 const fake = () => gw().fake!;
 const task = (label: string, text: string, extra: Record<string, unknown> = {}) => ({ label, task: `${label}: ${text}`, ...extra });
@@ -187,6 +187,17 @@ describe("parallel-agents in the real gateway", () => {
     expect(runs.inflight.attempts.map((a) => a.outcome)).toEqual(["interrupted", "ok"]);
     expect(runs.inflight.attempts[0].reason).toMatch(/gateway restarted/);
     expect(overlappingRequests(childRequests(gw(), details.batchId), runKey)).toEqual([]);
+  });
+
+  it("a child that prints a key from the gateway's environment returns it redacted, in the result and the ledger", async () => {
+    const { details, text } = await call(gw(), "parallel_spawn", { tasks: [task("leak", `[[reply:my env has ${SECRET}]]`)], waitSeconds: 60 });
+    expect(byLabel(details).leak).toMatchObject({ state: "ok", output: "my env has [redacted:PA_E2E_PROVIDER_API_KEY]" });
+    expect(text).not.toContain(SECRET);
+    const ledger = join(gw().dirs.state, "plugins", "parallel-agents", "batches", `${details.batchId}.jsonl`);
+    // Run records only: the batch record holds the caller's own task text, which is the caller's input.
+    const lines = readFileSync(ledger, "utf8").split("\n").filter((l) => l.includes('"output":') && !l.startsWith('{"t":"batch"'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).not.toContain(`has ${SECRET}`);
   });
 
   it("never left loopback", () => gw().assertNoEgress());
