@@ -4,7 +4,7 @@
 import { loadHandlebars } from "../lazy-deps.js";
 import { RegistryError } from "./registry-schema.js";
 
-export type Template = (context: Record<string, string>) => string;
+export type Template = (context: Record<string, unknown>) => string;
 
 const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
 
