@@ -30,6 +30,13 @@ export const ConfigSchema = Type.Object(
     budget: Type.Optional(BudgetSchema),
     rolesDir: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
     maxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
+    notify: Type.Optional(Type.Union([Type.Literal("auto"), Type.Literal("off")])),
+    retention: Type.Optional(
+      Type.Object(
+        { maxBatches: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })), maxAgeHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -47,6 +54,9 @@ export interface PluginConfig {
   rolesDir?: string;
   /** Deepest fan-out level allowed; 1 = only top-level sessions fan out, children cannot. */
   maxDepth: number;
+  /** "auto": tell the requester session when a batch it did not collect ends; "off": never. */
+  notify: "auto" | "off";
+  retention: { maxBatches: number; maxAgeMs: number };
   /** The operator allowed model overrides (`plugins.entries.parallel-agents.subagent.allowModelOverride`). */
   modelOverride: boolean;
 }
@@ -69,6 +79,8 @@ export function resolveConfig(raw: RawConfig | undefined, hostConfig?: unknown):
     budget: c.budget ?? {},
     rolesDir: c.rolesDir,
     maxDepth: c.maxDepth ?? 1,
+    notify: c.notify ?? "auto",
+    retention: { maxBatches: c.retention?.maxBatches ?? 200, maxAgeMs: (c.retention?.maxAgeHours ?? 168) * 3600_000 },
     modelOverride: entry?.subagent?.allowModelOverride === true,
   };
 }

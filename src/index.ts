@@ -1,24 +1,38 @@
-// Plugin entry: registers the four tools. register() is synchronous and touches no runtime
-// API (the host may load us for discovery only); everything is resolved when a tool runs.
+// Plugin entry: registers the four tools and the engine's service. register() is synchronous and
+// touches no runtime API (the host may load us for discovery only). The service, which the gateway
+// starts once per process, runs every batch; tools in any plugin instance hand batches to it.
+import { join } from "node:path";
 import { ConfigSchema, PLUGIN_ID, type RawConfig, resolveConfig } from "./config.js";
-import { type SubagentApi, openclawRuntime } from "./runtime/openclaw-adapter.js";
+import { Engine } from "./engine/engine.js";
+import { currentEngine, processOwner, setCurrentEngine } from "./engine/process-engine.js";
+import { type HostApi, openclawNotifier, openclawRuntime } from "./runtime/openclaw-adapter.js";
+import { BatchStore } from "./store/batch-store.js";
 import { type ToolCallContext, createServices } from "./tools/context.js";
 import { parallelCancelTool } from "./tools/parallel-cancel.js";
 import { parallelSpawnTool } from "./tools/parallel-spawn.js";
 import { pollUntilCompleteTool } from "./tools/poll-until-complete.js";
 import { researchTeamTool } from "./tools/research-team.js";
+import { synthesisVars } from "./tools/research-view.js";
+
+interface ServiceContext {
+  stateDir?: string;
+  logger?: { info?(msg: string): void; warn?(msg: string): void };
+}
 
 /** The part of OpenClaw's plugin API this plugin uses (types only; the host provides it). */
-export interface PluginApi {
+export interface PluginApi extends HostApi {
   pluginConfig?: Record<string, unknown>;
   config?: unknown;
-  runtime: { subagent: SubagentApi; state: { resolveStateDir(): string } };
   registerTool(factory: (ctx: ToolCallContext) => unknown, opts: { name: string }): void;
+  registerService?(service: { id: string; start(ctx: ServiceContext): Promise<void> | void; stop?(ctx: ServiceContext): Promise<void> | void }): void;
 }
 
 export { loadRegistry } from "./roles/registry.js";
 
 export const TOOL_NAMES = ["parallel_spawn", "poll_until_complete", "research_team", "parallel_cancel"] as const;
+
+/** Where the batch store lives: the plugin's folder in OpenClaw's state dir. */
+export const storeDir = (stateDir: string): string => join(stateDir, "plugins", PLUGIN_ID);
 
 export default {
   id: PLUGIN_ID,
@@ -27,17 +41,40 @@ export default {
   configSchema: ConfigSchema,
   register(api: PluginApi) {
     const config = resolveConfig(api.pluginConfig as RawConfig | undefined, api.config);
-    // Look the subagent runtime up per call: it is request-scoped in the host.
-    const subagent: SubagentApi = {
-      run: (p) => api.runtime.subagent.run(p),
-      waitForRun: (p) => api.runtime.subagent.waitForRun(p),
-      getSessionMessages: (p) => api.runtime.subagent.getSessionMessages(p),
-      deleteSession: (p) => api.runtime.subagent.deleteSession(p),
-    };
-    const services = createServices(config, () => api.runtime.state.resolveStateDir(), openclawRuntime(subagent));
+    const services = createServices(config);
     api.registerTool((ctx) => parallelSpawnTool(services, ctx ?? {}), { name: "parallel_spawn" });
-    api.registerTool(() => pollUntilCompleteTool(services), { name: "poll_until_complete" });
+    api.registerTool((ctx) => pollUntilCompleteTool(services, ctx ?? {}), { name: "poll_until_complete" });
     api.registerTool((ctx) => researchTeamTool(services, ctx ?? {}), { name: "research_team" });
-    api.registerTool(() => parallelCancelTool(services), { name: "parallel_cancel" });
+    api.registerTool((ctx) => parallelCancelTool(services, ctx ?? {}), { name: "parallel_cancel" });
+
+    let mine: Engine | undefined;
+    api.registerService?.({
+      id: `${PLUGIN_ID}-engine`,
+      async start(ctx) {
+        const log = (line: string) => ctx?.logger?.info?.(line);
+        // A reloaded plugin's service replaces the previous instance's engine in this process;
+        // the same owner id keeps that engine's children live instead of interrupting them.
+        await currentEngine()?.stop();
+        const store = BatchStore.open(storeDir(api.runtime.state.resolveStateDir()));
+        mine = new Engine({
+          store,
+          runtime: openclawRuntime(api),
+          owner: processOwner(),
+          notifier: openclawNotifier(api),
+          ungate: (batch) => services.registry().render("synthesizer", { vars: synthesisVars(batch) }).prompt,
+          retention: config.retention,
+          log,
+        });
+        setCurrentEngine(mine);
+        await mine.start();
+      },
+      async stop() {
+        if (!mine) return;
+        await mine.stop();
+        if (currentEngine() === mine) setCurrentEngine(undefined);
+        mine.store.close();
+        mine = undefined;
+      },
+    });
   },
 };

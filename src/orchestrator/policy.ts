@@ -9,6 +9,8 @@ export type Decision =
 
 /** Same-model tries a failing model gets before we climb the ladder. */
 const TRIES_PER_MODEL_BEFORE_ESCALATION = 2;
+/** Gateway restarts an attempt may live through before its run fails (they consume no retries). */
+export const MAX_INTERRUPTIONS = 10;
 
 export function classifyHostError(message: string): AttemptOutcome {
   return /\b429\b|rate.?limit|too many requests|quota|overloaded/i.test(message) ? "rate_limit" : "provider_error";
@@ -49,11 +51,18 @@ export function decide(run: RunRecord, outcome: AttemptOutcome, options: BatchOp
   if (outcome === "ok") return { kind: "succeed" };
   const finalState = FINAL[outcome];
   if (finalState) return { kind: "fail", state: finalState, error: reason };
-  if (run.attempts.length > options.retries) {
-    return { kind: "fail", state: "failed", error: `${reason} (after ${run.attempts.length} attempt${run.attempts.length > 1 ? "s" : ""})` };
-  }
   const current = last?.model;
-  const sameModelTries = run.attempts.filter((a) => a.model === current).length;
+  // An interruption is the gateway's doing, not the task's: the same model again, at once.
+  const interruptions = run.attempts.filter((a) => a.outcome === "interrupted").length;
+  if (outcome === "interrupted") {
+    if (interruptions > MAX_INTERRUPTIONS) return { kind: "fail", state: "failed", error: `${reason} (interrupted ${interruptions} times)` };
+    return { kind: "retry", model: current, delayMs: 0, escalated: false };
+  }
+  const tries = run.attempts.length - interruptions;
+  if (tries > options.retries) {
+    return { kind: "fail", state: "failed", error: `${reason} (after ${tries} attempt${tries > 1 ? "s" : ""})` };
+  }
+  const sameModelTries = run.attempts.filter((a) => a.model === current && a.outcome !== "interrupted").length;
   const wantsStronger =
     outcome === "empty_output" ||
     outcome === "invalid_json" ||

@@ -2,6 +2,7 @@
 
 /** Resolves with the first promise, or undefined when `until` (epoch ms) passes or `signal` aborts. No timer outlives it. */
 export async function raceUntil<T>(promises: Promise<T>[], until: number, signal?: AbortSignal): Promise<T | undefined> {
+  if (signal?.aborted) return undefined; // "abort" fired already and will not fire again
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stop = new Promise<undefined>((resolve) => {

@@ -28,6 +28,8 @@ export interface RunSpec {
   tier: number;
   timeoutSeconds: number;
   outputSchema?: object;
+  /** Waits for the batch's other runs to end; its prompt is rendered then (research synthesis). */
+  gate?: "lanes";
 }
 
 export interface BatchOptions {
@@ -90,6 +92,32 @@ export interface BatchRecord {
   options: BatchOptions;
   runs: RunRecord[];
   notes: string[];
+  /** The engine still has something to do: a run not terminal, or a completion notice owed. */
+  open?: boolean;
+  /** Tell the requester session when the batch ends, unless a call already collected it. */
+  notify?: boolean;
+  /** A tool call returned this batch complete: no notice needed. */
+  collected?: boolean;
+  /** When the completion notice went out (once per batch, across restarts). */
+  notifiedAt?: number;
+  /** research_team: which lane covers which topic, for the synthesis and its "Not covered" line. */
+  workflow?: ResearchWorkflow;
+}
+
+export interface ResearchWorkflow {
+  kind: "research";
+  brief?: string;
+  lanes: { label: string; topic: string; lens?: string }[];
 }
 
 export const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0 });
+
+export const isComplete = (batch: BatchRecord): boolean => batch.runs.every((r) => TERMINAL_STATES.has(r.state));
+
+/** Tokens and cost of a batch: always the sum of its recorded attempts, so nothing counts twice. */
+export function batchTotals(batch: BatchRecord): { tokens: number; costUsd: number } {
+  let tokens = 0;
+  let costUsd = 0;
+  for (const run of batch.runs) for (const a of run.attempts) (tokens += a.tokens), (costUsd += a.costUsd);
+  return { tokens, costUsd: Math.round(costUsd * 1e6) / 1e6 };
+}

@@ -1,5 +1,7 @@
-// The one adapter over OpenClaw's api.runtime.subagent. It maps the host's wait statuses and
-// transcript shapes onto the port, and nothing else: policy lives in the orchestrator.
+// The one adapter over OpenClaw's plugin runtime: api.runtime.subagent mapped onto the port (wait
+// statuses, transcript shapes), and the completion notice onto the host's wake routes. Nothing
+// else: policy lives in the engine.
+import type { Notifier } from "../engine/notice.js";
 import { type ChildRuntime, HostUnavailableError, type StartedRun, type Transcript, type Usage, type WaitResult } from "./port.js";
 
 /** The subset of `api.runtime.subagent` (openclaw 2026.9.6) this plugin uses. */
@@ -32,7 +34,29 @@ export function splitModel(ref: string | undefined): { provider?: string; model?
   return slash > 0 ? { provider: ref.slice(0, slash), model: ref.slice(slash + 1) } : { model: ref };
 }
 
-export function openclawRuntime(subagent: SubagentApi): ChildRuntime {
+/** The parts of the plugin API the adapter uses (openclaw 2026.9.6). */
+export interface HostApi {
+  runtime: {
+    subagent: SubagentApi;
+    state: { resolveStateDir(): string };
+    system?: {
+      enqueueSystemEvent(text: string, opts: { agentId?: string; sessionKey: string; contextKey?: string }): unknown;
+      requestHeartbeat(opts: { source: string; intent: string; reason?: string; agentId?: string; sessionKey?: string }): unknown;
+    };
+  };
+  session?: {
+    workflow?: { enqueueNextTurnInjection(p: { sessionKey: string; agentId?: string; text: string; idempotencyKey: string }): Promise<{ enqueued?: boolean } | unknown> };
+  };
+}
+
+export function openclawRuntime(api: HostApi): ChildRuntime {
+  // Looked up per call: a plugin reload hands the host a new api whose runtime replaces this one.
+  const subagent: SubagentApi = {
+    run: (p) => api.runtime.subagent.run(p),
+    waitForRun: (p) => api.runtime.subagent.waitForRun(p),
+    getSessionMessages: (p) => api.runtime.subagent.getSessionMessages(p),
+    deleteSession: (p) => api.runtime.subagent.deleteSession(p),
+  };
   return {
     async start(req): Promise<StartedRun> {
       const res = await subagent
@@ -134,4 +158,31 @@ function rethrowScopeError(err: unknown): never {
     throw new HostUnavailableError(e?.message ?? SCOPE_CODE, { cause: err });
   }
   throw err;
+}
+
+/**
+ * Tells the requester session a batch ended the way OpenClaw reports its own background tasks: a
+ * system event for that session plus a targeted `background-task` wake, which runs a model turn
+ * there (also with heartbeats off; a busy session gets it after its current turn). Where that route
+ * is missing or refuses, a durable next-turn injection carries the text instead.
+ */
+export function openclawNotifier(api: HostApi): Notifier {
+  return {
+    async notify({ agentId, sessionKey, batchId }, text) {
+      const system = api.runtime.system;
+      try {
+        if (system) {
+          system.enqueueSystemEvent(text, { agentId, sessionKey, contextKey: `task:parallel-agents:${batchId}` });
+          system.requestHeartbeat({ source: "background-task", intent: "immediate", reason: "background-task", agentId, sessionKey });
+          return "system event + wake";
+        }
+      } catch {
+        /* fall through to the injection */
+      }
+      const inject = api.session?.workflow?.enqueueNextTurnInjection;
+      const r = inject ? ((await inject({ sessionKey, agentId, text, idempotencyKey: `parallel-agents:notice:${batchId}` })) as { enqueued?: boolean } | undefined) : undefined;
+      if (r?.enqueued) return "next-turn injection";
+      throw new Error("the host offered no route to tell the session");
+    },
+  };
 }

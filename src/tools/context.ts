@@ -1,14 +1,13 @@
-// What every tool needs, resolved lazily: the host's runtime is only usable during a gateway
-// request, and the state dir and roles are read on first use, not at registration.
-import { randomUUID } from "node:crypto";
-import { join } from "node:path";
+// What every tool needs: the plugin config, the role registry (loaded on first use) and the
+// process's engine. Tools never call the host themselves; the engine does, from its service.
 import type { PluginConfig } from "../config.js";
-import { BatchStore } from "../orchestrator/batch-store.js";
-import { Ledger } from "../orchestrator/ledger.js";
+import type { Engine } from "../engine/engine.js";
+import { currentEngine } from "../engine/process-engine.js";
 import { callerDepth } from "../orchestrator/session-keys.js";
+import type { BatchRecord } from "../orchestrator/types.js";
 import { type Registry, loadRegistry } from "../roles/registry.js";
-import { type ChildRuntime, HostUnavailableError } from "../runtime/port.js";
 import { ToolInputError } from "../errors.js";
+import { assertBatchId } from "./schemas.js";
 
 export interface ToolCallContext {
   sessionKey?: string;
@@ -17,37 +16,46 @@ export interface ToolCallContext {
 
 export interface PluginServices {
   config: PluginConfig;
-  store(): BatchStore;
   registry(): Registry;
 }
 
-/** Identifies this gateway process in the ledger, shared by every plugin instance it loads. */
-const OWNER_KEY = Symbol.for("openclaw-parallel-agents.owner");
-const processOwner = ((globalThis as Record<symbol, string>)[OWNER_KEY] ??= `${process.pid}-${randomUUID().slice(0, 8)}`);
-/** Live batch stores by ledger dir, kept across plugin re-registration in one process. */
-const STORES_KEY = Symbol.for("openclaw-parallel-agents.stores");
-const stores = ((globalThis as Record<symbol, Map<string, BatchStore>>)[STORES_KEY] ??= new Map());
-
-export function createServices(config: PluginConfig, resolveStateDir: () => string, runtime: ChildRuntime): PluginServices {
+export function createServices(config: PluginConfig): PluginServices {
   let registry: Registry | undefined;
   return {
     config,
-    store() {
-      const dir = join(resolveStateDir(), "plugins", "parallel-agents", "batches");
-      let store = stores.get(dir);
-      if (!store) {
-        const ledger = new Ledger(dir);
-        ledger.prune();
-        store = new BatchStore(ledger, processOwner, runtime);
-        stores.set(dir, store);
-      }
-      store.useRuntime(runtime); // this instance's: an earlier instance's runtime may be retired
-      return store;
-    },
     registry() {
-      return (registry ??= loadRegistry({ rolesDir: config.rolesDir }));
+      if (registry) return registry;
+      try {
+        return (registry = loadRegistry({ rolesDir: config.rolesDir }));
+      } catch (err) {
+        // A broken rolesDir is the operator's input: say which file and entry, as a 400.
+        throw new ToolInputError(`the role registry could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
+      }
     },
   };
+}
+
+/** The engine of this gateway process; without one (no gateway, e.g. `openclaw agent --local`) says what to run. */
+export function engineFor(tool: string): Engine {
+  const engine = currentEngine();
+  if (engine?.running) return engine;
+  throw new Error(
+    `${tool} needs a running OpenClaw gateway: sub-agents run in the gateway's parallel-agents service, which is not running in this process. Start it with \`openclaw gateway run\` and talk to the agent through it (\`openclaw agent --message ...\` without --local).`,
+  );
+}
+
+export const callerAgent = (ctx: ToolCallContext): string => ctx.agentId ?? /^agent:([^:]+):/.exec(ctx.sessionKey ?? "")?.[1] ?? "main";
+
+/** The caller's own batch: unknown ids and other agents' batches are refused alike, leaking nothing. */
+export function ownBatch(tool: string, engine: Engine, batchId: unknown, ctx: ToolCallContext): BatchRecord {
+  assertBatchId(tool, batchId);
+  const batch = engine.get(batchId);
+  if (!batch) throw new ToolInputError(`${tool}: unknown batchId "${batchId}": no such batch in this gateway (it may have expired)`);
+  const agent = callerAgent(ctx);
+  if (batch.agentId !== agent) {
+    throw new ToolInputError(`${tool}: batch "${batchId}" is not yours: it was started by another agent, and only that agent can poll or cancel it (you are agent "${agent}")`);
+  }
+  return batch;
 }
 
 /** Children may not fan out again beyond maxDepth (default: children cannot fan out at all). */
@@ -59,24 +67,4 @@ export function assertMayFanOut(tool: string, ctx: ToolCallContext, config: Plug
     );
   }
   return depth;
-}
-
-const SCOPE_ERROR = /only available during a gateway request|OPENCLAW_SUBAGENT_RUNTIME_REQUEST_SCOPE/;
-
-/** Runs a tool body, turning the host's "no gateway" error into one that says what to do. */
-export async function withGatewayHint<T>(tool: string, body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (err) {
-    const text = `${(err as { code?: string })?.code ?? ""} ${err instanceof Error ? err.message : String(err)}`;
-    if (err instanceof HostUnavailableError || SCOPE_ERROR.test(text)) {
-      throw new Error(
-        `${tool} needs a running OpenClaw gateway: sub-agents can only be started during a gateway request. Start it with \`openclaw gateway run\` and talk to the agent through it (\`openclaw agent --message ...\` without --local).`,
-      );
-    }
-    // Every refusal names the tool, like validation errors do (e.g. an unknown or malformed batchId).
-    if (!(err instanceof Error)) throw new Error(`${tool}: ${String(err)}`);
-    if (!err.message.startsWith(tool)) err.message = `${tool}: ${err.message}`;
-    throw err;
-  }
 }

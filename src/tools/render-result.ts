@@ -1,8 +1,7 @@
 // Turns a batch into the tool result the model reads. Children's outputs are untrusted data:
 // they are fenced with delimiters the output itself cannot forge, and capped in size (the full
 // text stays in the ledger). Per-run states live under `details.runs`, never in reserved keys.
-import type { BatchRunner } from "../orchestrator/batch-runner.js";
-import { type Attempt, type RunRecord, TERMINAL_STATES } from "../orchestrator/types.js";
+import { type Attempt, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, isComplete } from "../orchestrator/types.js";
 
 export const OUTPUT_CAP_CHARS = 16_000;
 const TEXT_OUTPUT_CAP_CHARS = 4_000;
@@ -56,18 +55,17 @@ export function counts(runs: RunRecord[]) {
 }
 
 /** `details` shared by parallel_spawn and poll_until_complete. */
-export function batchDetails(runner: BatchRunner, notes: string[] = []) {
-  const { batch } = runner;
+export function batchDetails(batch: BatchRecord, notes: string[] = []) {
   const runs = batch.runs.map(runView);
-  const totals = runner.totals();
+  const complete = isComplete(batch);
   const finished = runs.filter((r) => TERMINAL_STATES.has(r.state));
   return {
     batchId: batch.batchId,
-    complete: runner.complete,
+    complete,
     runs,
     counts: counts(batch.runs),
-    usage: { tokens: totals.tokens, costUsd: round(totals.costUsd) },
-    ...(!runner.complete && finished.length ? { partial: true, results: finished } : {}),
+    usage: batchTotals(batch),
+    ...(!complete && finished.length ? { partial: true, results: finished } : {}),
     ...(notes.length || batch.notes.length ? { notes: [...batch.notes, ...notes] } : {}),
   };
 }

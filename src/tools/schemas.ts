@@ -2,6 +2,7 @@
 // `parameters` and compiled with Ajv in `execute`, because POST /tools/invoke skips validation.
 import { Type } from "@sinclair/typebox";
 import { BudgetSchema } from "../config.js";
+import { ToolInputError } from "../errors.js";
 
 /** Size limits for model-produced input; documented in README "Limits". */
 export const LIMITS = {
@@ -46,6 +47,7 @@ const batchOptions = {
 const waitOptions = {
   waitSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+  notify: Type.Optional(Type.Boolean({ description: "Tell this session when the batch ends (default: the plugin's notify setting)" })),
 };
 
 export const SpawnSchema = Type.Object(
@@ -89,3 +91,11 @@ export const ResearchSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const BATCH_ID = /^[A-Za-z0-9_-]{4,80}$/;
+
+export function assertBatchId(tool: string, batchId: unknown): asserts batchId is string {
+  if (typeof batchId !== "string" || !BATCH_ID.test(batchId)) {
+    throw new ToolInputError(`${tool}: batchId must be the id returned by parallel_spawn (letters, digits, - and _), got ${JSON.stringify(batchId)?.slice(0, 80)}`);
+  }
+}

@@ -1,13 +1,13 @@
-// Creates a batch: options from call + config, a pre-spawn cost estimate, the budget check
-// (refuse before spending anything), then the ledger record.
+// Creates a batch from a tool call: options from call + config, a pre-spawn cost estimate, the
+// budget check (refuse before spending anything), then hands it to the engine.
 import { randomBytes } from "node:crypto";
 import { MODEL_OVERRIDE_HINT } from "../config.js";
-import type { BatchRunner } from "../orchestrator/batch-runner.js";
+import type { Engine } from "../engine/engine.js";
 import { BudgetGuard, estimateBatch } from "../orchestrator/cost.js";
 import { firstModel } from "../orchestrator/policy.js";
-import type { BatchOptions, BatchRecord, RunRecord, RunSpec } from "../orchestrator/types.js";
-import type { PluginServices, ToolCallContext } from "./context.js";
+import type { BatchOptions, BatchRecord, ResearchWorkflow, RunRecord, RunSpec } from "../orchestrator/types.js";
 import { ToolInputError } from "../errors.js";
+import { type PluginServices, type ToolCallContext, callerAgent } from "./context.js";
 
 export interface BatchCallOptions {
   maxConcurrency?: number;
@@ -15,6 +15,7 @@ export interface BatchCallOptions {
   escalate?: boolean;
   ladder?: string[];
   budget?: { maxTokens?: number; maxCostUsd?: number };
+  notify?: boolean;
 }
 
 export function batchOptions(p: BatchCallOptions, services: PluginServices): BatchOptions {
@@ -34,40 +35,47 @@ export function newBatchId(): string {
   return `pa-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
 }
 
-export function startBatch(
-  tool: string,
-  specs: RunSpec[],
-  options: BatchOptions,
-  services: PluginServices,
-  ctx: ToolCallContext,
-  depth: number,
-): { runner: BatchRunner; estimate: { tokens: number; costUsd: number } } {
-  const runs: RunRecord[] = specs.map((spec) => ({ spec, state: "queued", attempts: [] }));
+export interface NewBatch {
+  tool: string;
+  specs: RunSpec[];
+  call: BatchCallOptions;
+  ctx: ToolCallContext;
+  depth: number;
+  workflow?: ResearchWorkflow;
+}
+
+/**
+ * Records the batch and hands it to the engine. Returns the call's hold on it (taken before
+ * the batch can end) and the estimate.
+ */
+export function submitBatch(engine: Engine, services: PluginServices, b: NewBatch): { batch: BatchRecord; release: () => void; estimate: { tokens: number; costUsd: number } } {
+  const options = batchOptions(b.call, services);
+  const runs: RunRecord[] = b.specs.map((spec) => ({ spec, state: "queued", attempts: [] }));
   const estimate = estimateBatch(
     runs.map((r) => ({ promptChars: r.spec.prompt.length, model: firstModel(r, options) })),
     { prices: options.prices, defaultModel: options.ladder[0] },
   );
   const refusal = new BudgetGuard(options.budget).wouldExceed(estimate);
-  if (refusal) throw new ToolInputError(`${tool} refused before starting anything: ${refusal}. Raise budget.maxTokens / budget.maxCostUsd or send fewer tasks.`);
+  if (refusal) throw new ToolInputError(`${b.tool} refused before starting anything: ${refusal}. Raise budget.maxTokens / budget.maxCostUsd or send fewer tasks.`);
   const notes: string[] = [];
   if (!options.modelOverride) {
-    const pinned = specs.some((s) => s.model);
+    const pinned = b.specs.some((s) => s.model);
     notes.push(pinned ? `model pins were not applied; ${MODEL_OVERRIDE_HINT}` : MODEL_OVERRIDE_HINT);
   }
   const batch: BatchRecord = {
     batchId: newBatchId(),
     createdAt: Date.now(),
     owner: "",
-    requester: ctx.sessionKey ?? "unknown",
-    agentId: ctx.agentId ?? agentIdOf(ctx.sessionKey),
-    depth,
+    requester: b.ctx.sessionKey ?? "unknown",
+    agentId: callerAgent(b.ctx),
+    depth: b.depth,
     options,
     runs,
     notes,
+    notify: (b.call.notify ?? services.config.notify === "auto") && Boolean(b.ctx.sessionKey),
+    ...(b.workflow ? { workflow: b.workflow } : {}),
   };
-  return { runner: services.store().create(batch), estimate };
-}
-
-function agentIdOf(sessionKey: string | undefined): string {
-  return /^agent:([^:]+):/.exec(sessionKey ?? "")?.[1] ?? "main";
+  const release = engine.hold(batch.batchId);
+  engine.submit(batch);
+  return { batch, release, estimate };
 }

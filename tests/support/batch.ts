@@ -1,10 +1,12 @@
-// Builds batches for engine specs without the tool layer.
+// Builds batches for engine specs without the tool layer: a real store in a temp dir, the engine,
+// and the in-memory runtime. `restart` reopens the same store in a new engine, as a new process would.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BatchRunner } from "../../src/orchestrator/batch-runner.js";
-import { Ledger } from "../../src/orchestrator/ledger.js";
+import { Engine, type EngineDeps } from "../../src/engine/engine.js";
 import type { BatchOptions, BatchRecord, RunSpec } from "../../src/orchestrator/types.js";
+import { isComplete } from "../../src/orchestrator/types.js";
+import { BatchStore } from "../../src/store/batch-store.js";
 import { MemoryRuntime } from "./memory-runtime.js";
 
 export const tempDir = (prefix = "pa-test-") => mkdtempSync(join(tmpdir(), prefix));
@@ -41,12 +43,49 @@ export function batchOf(specs: RunSpec[], opts: Partial<BatchOptions> = {}): Bat
   };
 }
 
-export function setup(specs: RunSpec[], runtime = new MemoryRuntime(), opts: Partial<BatchOptions> = {}, owner = "proc-1") {
-  const ledger = new Ledger(tempDir());
-  const batch = batchOf(specs, opts);
-  ledger.create(batch);
-  const runner = new BatchRunner(batch, { runtime, ledger, owner, random: () => 0, releaseGraceMs: 200 });
-  return { runner, ledger, runtime, batch };
+export type EngineOptions = Partial<Omit<EngineDeps, "store" | "runtime">> & { dir?: string };
+
+export function engineOn(dir: string, runtime: MemoryRuntime, extra: EngineOptions = {}) {
+  const store = BatchStore.open(dir);
+  return new Engine({ store, runtime, owner: "proc-1", random: () => 0, ...extra });
 }
 
-export const labelsOf = (runner: BatchRunner) => Object.fromEntries(runner.batch.runs.map((r) => [r.spec.label, r.state]));
+/** Waits (bounded) until the batch is complete; returns it as the engine has it. */
+export async function settled(engine: Engine, batchId: string, ms = 10_000): Promise<BatchRecord> {
+  const deadline = Date.now() + ms;
+  while (!isComplete(engine.get(batchId)!) && Date.now() < deadline) await engine.nextChange(batchId, deadline);
+  return engine.get(batchId)!;
+}
+
+/** Waits until `check` holds for the batch (bounded). */
+export async function until(engine: Engine, batchId: string, check: (b: BatchRecord) => boolean, ms = 10_000): Promise<BatchRecord> {
+  const deadline = Date.now() + ms;
+  while (!check(engine.get(batchId)!) && Date.now() < deadline) await engine.nextChange(batchId, deadline);
+  return engine.get(batchId)!;
+}
+
+export function setup(specs: RunSpec[], runtime = new MemoryRuntime(), opts: Partial<BatchOptions> = {}, extra: EngineOptions = {}) {
+  const dir = extra.dir ?? tempDir();
+  let engine = engineOn(dir, runtime, extra);
+  const batch = batchOf(specs, opts);
+  engine.submit(batch);
+  return {
+    get engine() {
+      return engine;
+    },
+    runtime,
+    batch,
+    dir,
+    done: (ms?: number) => settled(engine, batch.batchId, ms),
+    /** Stops the current engine and starts a new one on the same store, as after a gateway restart. */
+    async restart(next: MemoryRuntime, more: EngineOptions = {}) {
+      await engine.stop();
+      engine.store.close();
+      engine = engineOn(dir, next, { owner: "proc-2", ...more });
+      await engine.start();
+      return engine;
+    },
+  };
+}
+
+export const labelsOf = (batch: BatchRecord) => Object.fromEntries(batch.runs.map((r) => [r.spec.label, r.state]));

@@ -9,7 +9,11 @@ import type { StartRequest } from "../../src/runtime/port.js";
 
 type Tool = { name: string; execute: (id: string, params: unknown, signal?: AbortSignal, onUpdate?: (u: unknown) => void) => Promise<{ content: { text: string }[]; details: any }> };
 
-export function fakeHost(opts: { script?: (req: StartRequest, i: number) => Behaviour; pluginConfig?: Record<string, unknown>; allowModelOverride?: boolean; stateDir?: string } = {}) {
+/**
+ * Registers the plugin against a fake host and starts its service (as the gateway does), so the
+ * tools hand batches to a running engine. `notices` records completion notices; `stop()` ends the service.
+ */
+export async function fakeHost(opts: { script?: (req: StartRequest, i: number) => Behaviour; pluginConfig?: Record<string, unknown>; allowModelOverride?: boolean; stateDir?: string } = {}) {
   const memory = new MemoryRuntime(opts.script);
   const stateDir = opts.stateDir ?? tempDir("pa-state-");
   const subagent: SubagentApi = {
@@ -40,13 +44,28 @@ export function fakeHost(opts: { script?: (req: StartRequest, i: number) => Beha
     },
   };
   const factories = new Map<string, (ctx: unknown) => unknown>();
+  const services: { start(ctx: unknown): Promise<void> | void; stop?(ctx: unknown): Promise<void> | void }[] = [];
+  const notices: { sessionKey: string; agentId?: string; text: string }[] = [];
   plugin.register({
     pluginConfig: opts.pluginConfig ?? {},
     config: { plugins: { entries: { "parallel-agents": { subagent: { allowModelOverride: opts.allowModelOverride ?? true } } } } },
-    runtime: { subagent, state: { resolveStateDir: () => stateDir } },
+    runtime: {
+      subagent,
+      state: { resolveStateDir: () => stateDir },
+      system: {
+        enqueueSystemEvent: (text, { sessionKey, agentId }) => void notices.push({ sessionKey, agentId, text }),
+        requestHeartbeat: () => undefined,
+      },
+    },
     registerTool: (factory, { name }) => void factories.set(name, factory as (ctx: unknown) => unknown),
+    registerService: (service) => void services.push(service as (typeof services)[number]),
   });
-  const tool = (name: string, sessionKey = "agent:main:main") => factories.get(name)!({ sessionKey, agentId: "main" }) as Tool;
+  for (const s of services) await s.start({ stateDir, logger: { info: () => undefined } });
+  const agentOf = (sessionKey: string) => /^agent:([^:]+):/.exec(sessionKey)?.[1] ?? "main";
+  const tool = (name: string, sessionKey = "agent:main:main") => factories.get(name)!({ sessionKey, agentId: agentOf(sessionKey) }) as Tool;
   const call = (name: string, params: unknown, sessionKey?: string, onUpdate?: (u: unknown) => void) => tool(name, sessionKey).execute("call-1", params, undefined, onUpdate);
-  return { memory, stateDir, factories, tool, call };
+  const stop = async () => {
+    for (const s of services) await s.stop?.({});
+  };
+  return { memory, stateDir, factories, tool, call, notices, stop };
 }

@@ -1,0 +1,204 @@
+// The engine: one per gateway process, started by the plugin's service. It owns every batch from
+// admission to the end, whether or not any tool call is waiting: tools hand batches over and read
+// them back. Host calls run in the service's async scope (captured when the engine is made), since
+// the host refuses them from a tool call's context once that call has returned.
+import { AsyncResource } from "node:async_hooks";
+import { createRedactor, type Redactor } from "../orchestrator/redact.js";
+import { raceUntil } from "../orchestrator/race.js";
+import type { BatchRecord, RunRecord } from "../orchestrator/types.js";
+import type { ChildRuntime } from "../runtime/port.js";
+import type { BatchStore, RetentionOptions } from "../store/batch-store.js";
+import { type Notifier, noticeText } from "./notice.js";
+import { BatchScheduler } from "./scheduler.js";
+
+export interface EngineDeps {
+  store: BatchStore;
+  runtime: ChildRuntime;
+  owner: string;
+  notifier?: Notifier;
+  redact?: Redactor;
+  random?: () => number;
+  /** Renders the research synthesis prompt once its lanes are done. */
+  ungate?: (batch: BatchRecord, run: RunRecord) => string;
+  retention?: RetentionOptions;
+  log?: (line: string) => void;
+}
+
+/** How often finished batches beyond retention are pruned. */
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+export class Engine {
+  private readonly scope = new AsyncResource("parallel-agents.engine");
+  private readonly schedulers = new Map<string, BatchScheduler>();
+  private readonly loops = new Map<string, Promise<void>>();
+  /** How many tool calls hold each batch: while held, its end is theirs to report. */
+  private readonly holds = new Map<string, number>();
+  /** Tool calls waiting for a batch's next change. */
+  private readonly wakers = new Map<string, Set<() => void>>();
+  private readonly abort = new AbortController();
+  private readonly redact: Redactor;
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.redact = deps.redact ?? createRedactor();
+  }
+
+  get store(): BatchStore {
+    return this.deps.store;
+  }
+
+  get running(): boolean {
+    return !this.abort.signal.aborted;
+  }
+
+  /** Resumes every open batch: another process's live attempts end `interrupted` and re-run. */
+  async start(): Promise<void> {
+    this.prune();
+    this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref?.();
+    const ids = this.deps.store.openBatchIds();
+    await Promise.all(
+      ids.map(async (id) => {
+        const batch = this.deps.store.load(id);
+        if (!batch) return;
+        const scheduler = this.scheduler(batch);
+        await this.inScope(() => scheduler.recover()).catch((err) => this.log(`recovering ${id} failed: ${String(err)}`));
+        this.drive(scheduler);
+      }),
+    );
+    if (ids.length) this.log(`resumed ${ids.length} open batch${ids.length === 1 ? "" : "es"}`);
+  }
+
+  /** Ends the engine's timers and loops; batches stay open in the store and resume at the next start. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    clearInterval(this.pruneTimer);
+    await raceUntil([Promise.allSettled(this.loops.values())], Date.now() + 5_000);
+  }
+
+  /** Records a new batch and starts running it. */
+  submit(batch: BatchRecord): void {
+    batch.owner = this.deps.owner;
+    batch.open = true;
+    this.deps.store.create(batch);
+    this.drive(this.scheduler(batch));
+  }
+
+  /** The batch as stored (live batches from memory, which the store mirrors). */
+  get(batchId: string): BatchRecord | undefined {
+    return this.schedulers.get(batchId)?.batch ?? this.deps.store.load(batchId);
+  }
+
+  /** Stops queued and running runs of a batch; returns the labels it stopped. */
+  async cancel(batchId: string, labels?: string[]): Promise<string[]> {
+    const scheduler = this.schedulers.get(batchId);
+    if (!scheduler) return [];
+    return this.inScope(() => scheduler.cancel(labels));
+  }
+
+  /**
+   * A tool call holds a batch while it waits on it: a batch that ends while held is reported by
+   * that call, so no notice is sent. Release, then read the batch: what it says is then final.
+   */
+  hold(batchId: string): () => void {
+    this.holds.set(batchId, (this.holds.get(batchId) ?? 0) + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const n = (this.holds.get(batchId) ?? 1) - 1;
+      if (n > 0) this.holds.set(batchId, n);
+      else this.holds.delete(batchId);
+    };
+  }
+
+  /** Waits until the batch changes, `deadline` passes or `signal` aborts. */
+  async nextChange(batchId: string, deadline: number, signal?: AbortSignal): Promise<void> {
+    let wake!: () => void;
+    const changed = new Promise<void>((resolve) => (wake = resolve));
+    const set = this.wakers.get(batchId) ?? new Set();
+    this.wakers.set(batchId, set.add(wake));
+    try {
+      await raceUntil([changed], deadline, signal);
+    } finally {
+      set.delete(wake);
+      if (!set.size) this.wakers.delete(batchId);
+    }
+  }
+
+  /** A tool call returned the batch complete: the caller has its results, no notice is due. */
+  collected(batch: BatchRecord): void {
+    if (batch.collected || batch.open === undefined) return;
+    batch.collected = true;
+    if (!batch.runs.some((r) => r.state === "queued" || r.state === "running")) batch.open = false;
+    this.deps.store.saveHeader(batch);
+  }
+
+  private scheduler(batch: BatchRecord): BatchScheduler {
+    let s = this.schedulers.get(batch.batchId);
+    if (!s) this.schedulers.set(batch.batchId, (s = new BatchScheduler(batch, this.schedulerDeps())));
+    return s;
+  }
+
+  private schedulerDeps() {
+    return {
+      runtime: this.deps.runtime,
+      store: this.deps.store,
+      owner: this.deps.owner,
+      redact: this.redact,
+      random: this.deps.random,
+      ungate: this.deps.ungate,
+      changed: (batch: BatchRecord) => this.changed(batch.batchId),
+    };
+  }
+
+  private drive(scheduler: BatchScheduler): void {
+    const { batchId } = scheduler.batch;
+    if (this.loops.has(batchId) || !this.running) return;
+    const loop = this.inScope(() => scheduler.run(this.abort.signal))
+      .then(() => (scheduler.complete ? this.ended(scheduler.batch) : undefined))
+      .catch((err: unknown) => this.log(`batch ${batchId} stopped on an error: ${err instanceof Error ? err.stack : String(err)}`))
+      .finally(() => this.loops.delete(batchId));
+    this.loops.set(batchId, loop);
+  }
+
+  /** A batch ended: its watcher, if any, reports it; otherwise the requester is told once. */
+  private async ended(batch: BatchRecord): Promise<void> {
+    if (this.holds.has(batch.batchId)) return this.collected(batch);
+    if (!batch.open) return;
+    if (batch.notify && !batch.collected && !batch.notifiedAt && this.deps.notifier) {
+      const target = { agentId: batch.agentId, sessionKey: batch.requester, batchId: batch.batchId };
+      try {
+        const route = await this.inScope(() => this.deps.notifier!.notify(target, this.redact(noticeText(batch))));
+        this.log(`batch ${batch.batchId}: completion notice sent to ${batch.requester} (${route})`);
+      } catch (err) {
+        this.log(`batch ${batch.batchId}: completion notice failed: ${String(err)}`);
+      }
+      batch.notifiedAt = Date.now();
+    }
+    batch.open = false;
+    this.deps.store.saveHeader(batch);
+  }
+
+  private changed(batchId: string): void {
+    for (const wake of this.wakers.get(batchId) ?? []) wake();
+  }
+
+  private prune(): void {
+    try {
+      const removed = this.deps.store.prune(this.deps.retention);
+      for (const [id, s] of this.schedulers) if (s.complete && !this.deps.store.load(id)) this.schedulers.delete(id);
+      if (removed) this.log(`pruned ${removed} finished batch${removed === 1 ? "" : "es"}`);
+    } catch (err) {
+      this.log(`pruning failed: ${String(err)}`);
+    }
+  }
+
+  private inScope<T>(body: () => Promise<T>): Promise<T> {
+    return this.scope.runInAsyncScope(body);
+  }
+
+  private log(line: string): void {
+    this.deps.log?.(`parallel-agents: ${line}`);
+  }
+}

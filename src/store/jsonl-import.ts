@@ -1,0 +1,52 @@
+// One-time import of the JSONL ledger that versions up to 0.1 kept (one file per batch under
+// `batches/`), so upgrading users keep their batches. A line that does not parse (a torn write,
+// or a later append glued onto one) is skipped, not fatal. The folder is renamed once imported.
+import { existsSync, readFileSync, readdirSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { type Attempt, type BatchRecord, TERMINAL_STATES } from "../orchestrator/types.js";
+
+type LedgerLine =
+  | { t: "batch"; batch: BatchRecord }
+  | { t: "run"; label: string; patch: Record<string, unknown> }
+  | { t: "attempt"; label: string; attempt: Attempt }
+  | { t: "note"; text: string };
+
+export function importJsonlLedger(dir: string, insert: (batch: BatchRecord) => void): number {
+  if (!existsSync(dir)) return 0;
+  let imported = 0;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
+    const batch = replay(readFileSync(join(dir, file), "utf8"));
+    if (!batch) continue;
+    batch.open = batch.runs.some((r) => !TERMINAL_STATES.has(r.state));
+    insert(batch);
+    imported++;
+  }
+  renameSync(dir, `${dir}.imported`);
+  return imported;
+}
+
+export function replay(text: string): BatchRecord | undefined {
+  let batch: BatchRecord | undefined;
+  for (const raw of text.split("\n")) {
+    let line: LedgerLine;
+    try {
+      line = JSON.parse(raw) as LedgerLine;
+    } catch {
+      continue;
+    }
+    if (line.t === "batch") batch = structuredClone(line.batch);
+    else if (!batch) continue;
+    else if (line.t === "note") batch.notes.push(line.text);
+    else {
+      const run = batch.runs.find((r) => r.spec.label === line.label);
+      if (!run) continue;
+      if (line.t === "run") Object.assign(run, line.patch);
+      else {
+        const at = run.attempts.findIndex((a) => a.n === line.attempt.n);
+        if (at >= 0) run.attempts[at] = line.attempt;
+        else run.attempts.push(line.attempt);
+      }
+    }
+  }
+  return batch;
+}
