@@ -70,11 +70,11 @@ export function checkReply(reply: string, contract: Contract): CheckResult {
 const contracts = new Map<string, Contract>(); // by key-sorted schema JSON; bounded (oldest out first)
 let ajv: Ajv | undefined;
 
-/** Compile an outputSchema once per distinct schema. Throws an Error saying what is wrong with it. */
+/** Compile an outputSchema once per distinct schema. Throws what is wrong (`is too deep (max 32 levels)`); callers name the field. */
 export function compileContract(schema: object): Contract {
-  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) throw new Error("outputSchema must be a JSON Schema object");
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) throw new Error("must be a JSON Schema object");
   const key = JSON.stringify(sortKeys(schema, 1));
-  if (Buffer.byteLength(key) > MAX_SCHEMA_BYTES) throw new Error(`outputSchema is too large (max ${MAX_SCHEMA_BYTES / 1024} KB serialized)`);
+  if (Buffer.byteLength(key) > MAX_SCHEMA_BYTES) throw new Error(`is too large (max ${MAX_SCHEMA_BYTES / 1024} KB serialized)`);
   const hit = contracts.get(key);
   if (hit) return hit;
   // ownProperties: `required: ["constructor"]` must not be satisfied by Object.prototype.
@@ -83,7 +83,7 @@ export function compileContract(schema: object): Contract {
   try {
     check = ajv.compile(JSON.parse(key));
   } catch (err) {
-    throw new Error(`outputSchema is not a valid JSON Schema: ${(err as Error).message}`);
+    throw new Error(`is not a valid JSON Schema: ${(err as Error).message}`);
   } finally {
     ajv.removeSchema(); // back to the meta-schemas only: no caller's schema or $id stays to meet the next
   }
@@ -96,7 +96,7 @@ export function compileContract(schema: object): Contract {
 /** Sorted keys, no `__proto__` keys (only ever prototype tricks), no root `$schema` (an unknown draft URI fails Ajv). */
 function sortKeys(value: unknown, depth: number): unknown {
   if (value === null || typeof value !== "object") return value;
-  if (depth > MAX_SCHEMA_DEPTH) throw new Error(`outputSchema is too deep (max ${MAX_SCHEMA_DEPTH} levels)`);
+  if (depth > MAX_SCHEMA_DEPTH) throw new Error(`is too deep (max ${MAX_SCHEMA_DEPTH} levels)`);
   if (Array.isArray(value)) return value.map((v) => sortKeys(v, depth + 1));
   const keys = Object.keys(value).filter((k) => k !== "__proto__" && !(depth === 1 && k === "$schema"));
   return Object.fromEntries(keys.sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k], depth + 1)]));

@@ -126,19 +126,19 @@ describe("compileContract", () => {
 
   it("refuses a schema that is not an object", () => {
     for (const bad of [null, [], "string", 3, true]) {
-      expect(() => compileContract(bad as unknown as object)).toThrow("outputSchema must be a JSON Schema object");
+      expect(() => compileContract(bad as unknown as object)).toThrow("must be a JSON Schema object");
     }
   });
 
   it("refuses a schema larger than 64 KB", () => {
     const big = { type: "object", description: "x".repeat(64 * 1024) };
-    expect(() => compileContract(big)).toThrow("outputSchema is too large (max 64 KB serialized)");
+    expect(() => compileContract(big)).toThrow("is too large (max 64 KB serialized)");
   });
 
   it("refuses a schema nested deeper than 32 levels", () => {
     let deep: object = { type: "string" };
     for (let i = 0; i < 20; i++) deep = { type: "object", properties: { x: deep } };
-    expect(() => compileContract(deep)).toThrow("outputSchema is too deep (max 32 levels)");
+    expect(() => compileContract(deep)).toThrow("is too deep (max 32 levels)");
   });
 
   it("accepts a schema exactly 32 levels deep", () => {
@@ -151,13 +151,13 @@ describe("compileContract", () => {
   it("refuses a cyclic schema as too deep instead of hanging", () => {
     const cyclic: Record<string, unknown> = { type: "object" };
     cyclic.properties = { self: cyclic };
-    expect(() => compileContract(cyclic)).toThrow("outputSchema is too deep");
+    expect(() => compileContract(cyclic)).toThrow("is too deep");
   });
 
   it("refuses a schema Ajv cannot compile, with Ajv's reason", () => {
-    expect(() => compileContract({ type: "strnig" })).toThrow(/outputSchema is not a valid JSON Schema: .*type/);
+    expect(() => compileContract({ type: "strnig" })).toThrow(/is not a valid JSON Schema: .*type/);
     expect(() => compileContract({ $ref: "#/definitions/missing" })).toThrow(
-      /outputSchema is not a valid JSON Schema: .*can't resolve reference/,
+      /is not a valid JSON Schema: .*can't resolve reference/,
     );
   });
 
@@ -175,7 +175,7 @@ describe("compileContract", () => {
   });
 
   it("a schema that claims the meta-schema's $id is refused and breaks no later schema", () => {
-    expect(() => compileContract({ $id: "http://json-schema.org/draft-07/schema#", type: "object" })).toThrow(/outputSchema is not a valid JSON Schema/);
+    expect(() => compileContract({ $id: "http://json-schema.org/draft-07/schema#", type: "object" })).toThrow(/is not a valid JSON Schema/);
     expect(() => compileContract({ properties: { x: { $id: "http://json-schema.org/draft-07/schema" } } })).toThrow(/not a valid JSON Schema/);
     expect(() => compileContract({ type: "strnig", minLength: 3 })).toThrow(/not a valid JSON Schema/);
     expect(compileContract({ type: "string", minLength: 3 }).validate("ab")).toEqual(["(root): must NOT have fewer than 3 characters"]);
