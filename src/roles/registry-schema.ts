@@ -2,11 +2,12 @@
 // errors name the file, the entry and the field: `skill.json roles.researcher.tier: must be integer 0..2`.
 import { Type, type Static } from "@sinclair/typebox";
 import type { Ajv, ErrorObject } from "ajv";
+import { ToolInputError } from "../errors.js";
 import { AjvClass } from "../lazy-deps.js";
 
-export const ROLE_NAME_PATTERN = "^[a-z][a-z0-9-]{0,63}$";
-export const VAR_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_]{0,63}$";
-export const LABEL_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
+const ROLE_NAME_PATTERN = "^[a-z][a-z0-9-]{0,63}$";
+const VAR_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_]{0,63}$";
+const LABEL_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 /** Names the templates get from the renderer itself; a role cannot declare them as vars. */
 export const RESERVED_VARS: readonly string[] = ["task", "outputSchema", "role"];
 
@@ -93,13 +94,11 @@ export type TeamMember = Static<typeof TeamMember>;
 export type TeamSpec = Static<typeof TeamSpec>;
 export type RegistryFile = Static<typeof RegistryFile>;
 
-/** A registry file or entry is wrong. The message names the file, the entry and the field. */
-export class RegistryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RegistryError";
-  }
-}
+/**
+ * A registry file or entry is wrong; the message names the file, the entry and the field. A tool call
+ * that loads a broken rolesDir answers with it as a 400 (a ToolInputError), not an opaque 500.
+ */
+export class RegistryError extends ToolInputError {}
 
 let validator: ReturnType<Ajv["compile"]> | undefined;
 
@@ -111,7 +110,7 @@ function compileValidator() {
 }
 
 /** `/roles/researcher/vars/0` -> `roles.researcher.vars[0]` */
-export function fieldPath(pointer: string): string {
+function fieldPath(pointer: string): string {
   let out = "";
   for (const raw of pointer.split("/").slice(1)) {
     const part = raw.replace(/~1/g, "/").replace(/~0/g, "~");

@@ -9,7 +9,7 @@ export type Template = (context: Record<string, unknown>) => string;
 const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
 
 /** Helpers available to every template. `block`/`untrusted` delimit data; `eq` picks lens/style text. */
-export const HELPER_NAMES: readonly string[] = ["eq", "block", "untrusted"];
+const HELPER_NAMES: readonly string[] = ["eq", "block", "untrusted"];
 const BUILTIN_HELPERS = new Set(["if", "unless", "each", "with", "lookup", "log", ...HELPER_NAMES]);
 
 const TAG = /^[a-z][a-z0-9-]{0,40}$/;
@@ -40,8 +40,6 @@ function untrusted(label: unknown, value: unknown): string {
 
 export class TemplateEngine {
   private readonly env = loadHandlebars().create();
-  /** How many times a template source was compiled; each template is compiled exactly once. */
-  compiles = 0;
 
   constructor() {
     // Helpers are called with a trailing `options` argument; take only the positional ones.
@@ -50,7 +48,7 @@ export class TemplateEngine {
     this.env.registerHelper("untrusted", (label: unknown, value: unknown) => untrusted(label, value));
   }
 
-  hasPartial(name: string): boolean {
+  private hasPartial(name: string): boolean {
     return Object.hasOwn(this.env.partials, name);
   }
 
@@ -71,7 +69,6 @@ export class TemplateEngine {
   }
 
   private compileAst(ast: hbs.AST.Program): Template {
-    this.compiles++;
     const fn = this.env.compile(ast, COMPILE_OPTIONS);
     return (context) => fn(context);
   }

@@ -35,7 +35,8 @@ export function buildRunSpecs(tool: string, tasks: TaskInput[], registry: Regist
     let prompt = t.task ?? "";
     let tier = 0;
     let outputSchema = t.outputSchema as object | undefined;
-    // The caller's schema is checked (size, depth, JSON) before the renderer or the prompt touch it.
+    // The caller's schema is checked once (size, depth, JSON Schema) before the renderer or the prompt
+    // touch it; a role's own schema was checked when the registry loaded.
     if (outputSchema) wrap(`${at}.outputSchema`, () => compileContract(outputSchema!));
     if (t.role) {
       const rendered = wrap(at, () => registry.render(t.role!, { vars: t.vars ?? {}, task: t.task, outputSchema }));
@@ -45,7 +46,6 @@ export function buildRunSpecs(tool: string, tasks: TaskInput[], registry: Regist
     } else if (outputSchema) {
       prompt = `${prompt}\n\nReply with only a JSON value matching this JSON Schema, no prose:\n${JSON.stringify(outputSchema)}`;
     }
-    if (outputSchema) wrap(`${at}.outputSchema`, () => compileContract(outputSchema!));
     return { label, prompt, role: t.role, model: t.model, tier, timeoutSeconds: t.timeoutSeconds ?? timeoutSeconds ?? config.defaultTimeoutSeconds, outputSchema };
   });
 }

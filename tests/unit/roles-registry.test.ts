@@ -1,12 +1,12 @@
-// Loading registries: validation errors that name the entry and field, user rolesDir overrides,
-// template paths confined to their folder, and templates checked at load.
+// Loading registries: validation errors that name the file, the entry and the field (a 400 for the
+// tool call that loads them), user rolesDir overrides, template paths confined to their folder, and
+// templates checked at load.
 import { afterEach, describe, expect, it } from "vitest";
 import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadRegistry, RegistryError } from "../../src/roles/registry.js";
 import { findPackageRoot } from "../../src/roles/package-root.js";
-import { validateRegistryFile } from "../../src/roles/registry-schema.js";
 
 const ROOT = findPackageRoot();
 const temps: string[] = [];
@@ -45,80 +45,66 @@ function loadError(registry: object, files: Record<string, string> = { "t.hbs": 
     loadRegistry({ rolesDir: dir });
   } catch (err) {
     expect(err).toBeInstanceOf(RegistryError);
+    expect((err as Error).name).toBe("ToolInputError"); // what the host answers with a 400
     return (err as Error).message.replaceAll(dir, "<dir>");
   }
   throw new Error("expected loadRegistry to fail");
 }
 
-describe("the shipped skill.json", () => {
-  it("validates against the registry schema", () => {
-    const data = JSON.parse(readFileSync(join(ROOT, "skill.json"), "utf8"));
-    expect(() => validateRegistryFile(data, "skill.json")).not.toThrow();
-  });
-
-  it("a broken built-in entry fails the load with file, entry and field", () => {
-    const root = tempDir();
-    cpSync(join(ROOT, "prompts"), join(root, "prompts"), { recursive: true });
-    const data = JSON.parse(readFileSync(join(ROOT, "skill.json"), "utf8"));
-    data.roles.researcher.tier = 3;
-    writeFileSync(join(root, "skill.json"), JSON.stringify(data));
-    expect(() => loadRegistry({ packageRoot: root })).toThrowError("skill.json roles.researcher.tier: must be integer 0..2");
-  });
-});
-
-describe("bad registry entries give clear errors naming the entry", () => {
+describe("a broken rolesDir: errors name the file and the entry", () => {
   it.each([
     ["tier out of range", { roles: { bad: okRole({ tier: 5 }) } }, "<dir>/roles.json roles.bad.tier: must be integer 0..2"],
-    ["tier not a number", { roles: { bad: okRole({ tier: "high" }) } }, "roles.bad.tier: must be integer 0..2"],
-    ["unknown field", { roles: { bad: okRole({ model: "x" }) } }, "roles.bad.model: unknown field (allowed: description, template, tier, outputSchema, vars)"],
-    ["missing description", { roles: { bad: { ...okRole(), description: undefined } } }, "roles.bad.description: is required"],
-    ["bad role name", { roles: { Bad_Name: okRole() } }, "roles.Bad_Name: invalid name"],
-    ["bad var name", { roles: { bad: okRole({ vars: { "my-var": { description: "d", required: false } } }) } }, "roles.bad.vars.my-var: invalid name"],
-    ["var without required", { roles: { bad: okRole({ vars: { subject: { description: "d" } } }) } }, "roles.bad.vars.subject.required: is required"],
-    ["not a .hbs template", { roles: { bad: okRole({ template: "t.txt" }) } }, "roles.bad.template: must be a relative path to a .hbs file"],
-    ["bad outputSchema", { roles: { bad: okRole({ outputSchema: 42 }) } }, "roles.bad.outputSchema: must be a JSON Schema object or a reference"],
-    ["unknown schema reference", { roles: { bad: okRole({ outputSchema: "#nope" }) } }, 'roles.bad.outputSchema: unknown schema reference "#nope" (known: #research-result)'],
-    ["invalid JSON Schema", { roles: { bad: okRole({ outputSchema: { type: "thing" } }) } }, "roles.bad.outputSchema: is not a valid JSON Schema"],
-    ["reserved var", { roles: { bad: okRole({ vars: { task: { description: "d", required: false } } }) } }, "roles.bad.vars.task: reserved name"],
-    ["prototype var", { roles: { bad: okRole({ vars: { constructor: { description: "d", required: false } } }) } }, "roles.bad.vars.constructor: reserved name"],
-    ["required with default", { roles: { bad: okRole({ vars: { subject: { description: "d", required: true, default: "x" } } }) } }, "roles.bad.vars.subject: a required variable cannot have a default"],
-    ["missing template file", { roles: { bad: okRole({ template: "missing.hbs" }) } }, 'roles.bad.template: template "missing.hbs" not found'],
-    ["team with unknown role", { teams: { crew: { description: "d", members: [{ role: "ghost", label: "a" }] } } }, "teams.crew.members[0].role: unknown role 'ghost'"],
-    ["team with no members", { teams: { crew: { description: "d", members: [] } } }, "teams.crew.members: must be a non-empty array of members"],
+    ["tier not a number", { roles: { bad: okRole({ tier: "high" }) } }, "<dir>/roles.json roles.bad.tier: must be integer 0..2"],
+    ["unknown field", { roles: { bad: okRole({ model: "x" }) } }, "<dir>/roles.json roles.bad.model: unknown field (allowed: description, template, tier, outputSchema, vars)"],
+    ["missing description", { roles: { bad: { ...okRole(), description: undefined } } }, "<dir>/roles.json roles.bad.description: is required"],
+    ["bad role name", { roles: { Bad_Name: okRole() } }, "<dir>/roles.json roles.Bad_Name: invalid name"],
+    ["bad var name", { roles: { bad: okRole({ vars: { "my-var": { description: "d", required: false } } }) } }, "<dir>/roles.json roles.bad.vars.my-var: invalid name"],
+    ["var without required", { roles: { bad: okRole({ vars: { subject: { description: "d" } } }) } }, "<dir>/roles.json roles.bad.vars.subject.required: is required"],
+    ["not a .hbs template", { roles: { bad: okRole({ template: "t.txt" }) } }, "<dir>/roles.json roles.bad.template: must be a relative path to a .hbs file"],
+    ["bad outputSchema", { roles: { bad: okRole({ outputSchema: 42 }) } }, "<dir>/roles.json roles.bad.outputSchema: must be a JSON Schema object or a reference"],
+    ["unknown schema reference", { roles: { bad: okRole({ outputSchema: "#nope" }) } }, '<dir>/roles.json roles.bad.outputSchema: unknown schema reference "#nope" (known: #research-result)'],
+    ["invalid JSON Schema", { roles: { bad: okRole({ outputSchema: { type: "thing" } }) } }, "<dir>/roles.json roles.bad.outputSchema: is not a valid JSON Schema"],
+    ["reserved var", { roles: { bad: okRole({ vars: { task: { description: "d", required: false } } }) } }, "<dir>/roles.json roles.bad.vars.task: reserved name"],
+    ["prototype var", { roles: { bad: okRole({ vars: { constructor: { description: "d", required: false } } }) } }, "<dir>/roles.json roles.bad.vars.constructor: reserved name"],
+    ["required with default", { roles: { bad: okRole({ vars: { subject: { description: "d", required: true, default: "x" } } }) } }, "<dir>/roles.json roles.bad.vars.subject: a required variable cannot have a default"],
+    ["missing template file", { roles: { bad: okRole({ template: "missing.hbs" }) } }, '<dir>/roles.json roles.bad.template: template "missing.hbs" not found'],
+    ["team with unknown role", { teams: { crew: { description: "d", members: [{ role: "ghost", label: "a" }] } } }, "<dir>/roles.json teams.crew.members[0].role: unknown role 'ghost'"],
+    ["team with no members", { teams: { crew: { description: "d", members: [] } } }, "<dir>/roles.json teams.crew.members: must be a non-empty array of members"],
     [
       "team duplicate label",
       { teams: { crew: { description: "d", members: [{ role: "architect", label: "a" }, { role: "architect", label: "a" }] } } },
-      "teams.crew.members[1].label: duplicate label 'a'",
+      "<dir>/roles.json teams.crew.members[1].label: duplicate label 'a'",
     ],
     [
       "team member var the role lacks",
       { teams: { crew: { description: "d", members: [{ role: "architect", label: "a", vars: { topic: "x" } }] } } },
-      "teams.crew.members[0].vars.topic: role architect has no such variable (allowed: problem, constraints, context)",
+      "<dir>/roles.json teams.crew.members[0].vars.topic: role architect has no such variable (allowed: problem, constraints, context)",
     ],
-    ["unknown top-level field", { roles: {}, extras: true }, "extras: unknown field (allowed: $schema, roles, teams)"],
+    ["unknown top-level field", { roles: {}, extras: true }, "<dir>/roles.json extras: unknown field (allowed: $schema, roles, teams)"],
   ])("%s", (_name, registry, expected) => {
     expect(loadError(registry)).toContain(expected);
   });
 
   it("templates are checked at load: undeclared variables, unknown partials and helpers, syntax", () => {
     expect(loadError({ roles: { bad: okRole() } }, { "t.hbs": "Do {{subjct}}." })).toMatch(
-      /roles\.bad\.template \(t\.hbs\):1: uses \{\{subjct\}\} but the role declares no variable 'subjct'/,
+      /^<dir>\/roles\.json roles\.bad\.template \(t\.hbs\):1: uses \{\{subjct\}\} but the role declares no variable 'subjct'/,
     );
     expect(loadError({ roles: { bad: okRole() } }, { "t.hbs": "{{#if (eq subjct 'a')}}x{{/if}}" })).toContain("no variable 'subjct'");
-    expect(loadError({ roles: { bad: okRole() } }, { "t.hbs": "{{> nowhere}}" })).toContain("unknown partial 'nowhere'");
+    expect(loadError({ roles: { bad: okRole() } }, { "t.hbs": "{{> nowhere}}" })).toContain("<dir>/roles.json roles.bad.template (t.hbs):1: unknown partial 'nowhere'");
     expect(loadError({ roles: { bad: okRole() } }, { "t.hbs": "{{shout subject}}" })).toContain("unknown helper 'shout'");
     expect(loadError({ roles: { bad: okRole() } }, { "t.hbs": "{{#if subject}}" })).toContain("template does not parse");
   });
 
   it("a rolesDir without a registry file is an error", () => {
     const dir = tempDir();
-    expect(() => loadRegistry({ rolesDir: dir })).toThrowError(/no roles\.json or skill\.json found/);
+    expect(() => loadRegistry({ rolesDir: dir })).toThrowError(`rolesDir ${dir}: no roles.json or skill.json found`);
   });
 
   it("unparseable JSON names the file", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "roles.json"), "{ roles: ");
-    expect(() => loadRegistry({ rolesDir: dir })).toThrowError(/roles\.json: cannot read registry/);
+    expect(() => loadRegistry({ rolesDir: dir })).toThrowError(`${join(dir, "roles.json")}: cannot read registry`);
+    expect(() => loadRegistry({ rolesDir: dir })).toThrow(RegistryError);
   });
 });
 
@@ -163,7 +149,6 @@ describe("user roles from rolesDir", () => {
       { role: "haiku", label: "poem", vars: { subject: "s" } },
       { role: "architect", label: "design", vars: { problem: "p" } },
     ]);
-    expect(reg.role("researcher")!.source).toBe(join(dir, "roles.json"));
     // the built-in registry is untouched
     expect(loadRegistry().render("researcher", { vars: { topic: "t" } }).tier).toBe(0);
   });

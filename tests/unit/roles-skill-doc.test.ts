@@ -2,11 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadRegistry } from "../../src/roles/registry.js";
 import { findPackageRoot } from "../../src/roles/package-root.js";
+import type { RegistryFile } from "../../src/roles/registry-schema.js";
 
 const text = readFileSync(join(findPackageRoot(), "SKILL.md"), "utf8");
-const registry = loadRegistry();
+const skill = JSON.parse(readFileSync(join(findPackageRoot(), "skill.json"), "utf8")) as Required<RegistryFile>;
 
 function frontmatter(): Record<string, string> {
   const m = /^---\n([\s\S]*?)\n---\n/.exec(text);
@@ -36,14 +36,14 @@ describe("SKILL.md", () => {
   });
 
   it("lists every role with its vars, and every team", () => {
-    for (const name of registry.roleNames()) {
+    for (const [name, role] of Object.entries(skill.roles)) {
       const row = text.split("\n").find((l) => l.startsWith(`| \`${name}\``));
       expect(row, `row for ${name}`).toBeDefined();
-      for (const v of Object.keys(registry.role(name)!.vars)) expect(row).toContain(`\`${v}`);
+      for (const v of Object.keys(role.vars)) expect(row).toContain(`\`${v}`);
     }
-    for (const team of registry.teamNames()) {
-      expect(text).toContain(`\`${team}\``);
-      for (const m of registry.team(team)!.members) expect(text).toContain(`\`${m.label}\``);
+    for (const [name, team] of Object.entries(skill.teams)) {
+      expect(text).toContain(`\`${name}\``);
+      for (const m of team.members) expect(text).toContain(`\`${m.label}\``);
     }
   });
 

@@ -1,12 +1,17 @@
-// Behaviour of the built-in role registry: rendering, errors, injection safety, teams, compile-once.
+// Behaviour of the built-in role registry: rendering, errors, injection safety, teams.
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { loadRegistry, RoleError } from "../../src/roles/registry.js";
+import { ToolInputError } from "../../src/errors.js";
+import { loadRegistry } from "../../src/roles/registry.js";
 import { findPackageRoot } from "../../src/roles/package-root.js";
+import type { RegistryFile } from "../../src/roles/registry-schema.js";
 import { ResearchResult, plainSchema } from "../../src/roles/research-schema.js";
 
 const registry = loadRegistry();
+const skill = JSON.parse(readFileSync(join(findPackageRoot(), "skill.json"), "utf8")) as Required<RegistryFile>;
+const declaredVars = (role: string) => Object.entries(skill.roles[role]!.vars);
 
 const SAMPLE_VARS: Record<string, Record<string, string>> = {
   researcher: { topic: "Best photo spots in Savannah", lens: "critical", brief: "Plan a weekend trip" },
@@ -34,11 +39,6 @@ describe("built-in roles", () => {
     expect(registry.teamNames()).toEqual(["code-review", "content-variations"]);
   });
 
-  it("starts each role on the tier of the seed's model-selection table", () => {
-    const tiers = Object.fromEntries(registry.roleNames().map((r) => [r, registry.role(r)!.tier]));
-    expect(tiers).toEqual({ researcher: 0, "content-writer": 1, "code-reviewer": 1, architect: 2, synthesizer: 0 });
-  });
-
   it.each(Object.keys(SAMPLE_VARS))("renders %s with sample vars and a task", (role) => {
     const vars = SAMPLE_VARS[role]!;
     const out = registry.render(role, { vars, task: "Keep it short." });
@@ -46,14 +46,13 @@ describe("built-in roles", () => {
     for (const value of Object.values(vars)) expect(out.prompt.toLowerCase()).toContain(value.toLowerCase());
     expect(out.prompt).toContain("<task>\nKeep it short.\n</task>");
     expect(out.prompt).toContain("## Boundaries");
-    expect(out.tier).toBe(registry.role(role)!.tier);
+    expect(out.tier).toBe(skill.roles[role]!.tier);
     expect(out.prompt).not.toContain("{{");
   });
 
   it("renders every role with only its required vars (defaults fill the rest)", () => {
     for (const role of registry.roleNames()) {
-      const info = registry.role(role)!;
-      const vars = Object.fromEntries(Object.entries(info.vars).filter(([, v]) => v.required).map(([k]) => [k, `value-${k}`]));
+      const vars = Object.fromEntries(declaredVars(role).filter(([, v]) => v.required).map(([k]) => [k, `value-${k}`]));
       const out = registry.render(role, { vars });
       expect(out.prompt).not.toContain("<task>");
       for (const v of Object.values(vars)) expect(out.prompt).toContain(v);
@@ -75,9 +74,6 @@ describe("built-in roles", () => {
     expect(out.outputSchema).toEqual(schema);
     expect(out.prompt).toContain('"answer"');
     expect(out.prompt).not.toContain('"openQuestions"');
-    expect(() => registry.render("researcher", { vars: { topic: "x" }, outputSchema: { type: 12 } })).toThrowError(
-      /role researcher: outputSchema: is not a valid JSON Schema/,
-    );
     const plain = registry.render("architect", { vars: { problem: "p" } });
     expect(plain.outputSchema).toBeUndefined();
     expect(plain.prompt).not.toContain("<json-schema>");
@@ -92,21 +88,17 @@ describe("built-in roles", () => {
 });
 
 describe("render errors", () => {
-  it("unknown role lists the available roles", () => {
+  it("unknown role lists the available roles, as the caller's error (a 400 at the tool boundary)", () => {
     expect(() => registry.render("poet")).toThrowError(
       /unknown role 'poet'; available roles: researcher, content-writer, code-reviewer, architect, synthesizer/,
     );
-    expect(() => registry.render("poet")).toThrow(RoleError);
+    expect(() => registry.render("poet")).toThrow(ToolInputError);
   });
 
   it("missing required variable names the role and the variable", () => {
     expect(() => registry.render("researcher", { vars: {} })).toThrowError(/role researcher: missing required variable 'topic'/);
     expect(() => registry.render("code-reviewer", { vars: { code: "  " } })).toThrowError(/role code-reviewer: missing required variable 'code'/);
-    try {
-      registry.render("architect");
-    } catch (err) {
-      expect((err as RoleError).code).toBe("missing_var");
-    }
+    expect(() => registry.render("architect")).toThrow(ToolInputError);
   });
 
   it("unknown variable lists the allowed ones", () => {
@@ -115,24 +107,17 @@ describe("render errors", () => {
     );
   });
 
-  it("values must be strings; numbers and booleans are stringified", () => {
-    expect(registry.render("content-writer", { vars: { topic: 42, length: true } }).prompt).toMatch(/42[\s\S]*true/);
-    expect(() => registry.render("researcher", { vars: { topic: { a: 1 } } })).toThrowError(/variable 'topic' must be a string \(got object\)/);
-    expect(() => registry.render("researcher", { vars: { topic: ["a"] } })).toThrowError(/must be a string \(got array\)/);
-    expect(() => registry.render("researcher", { vars: { topic: "t" }, task: {} as unknown as string })).toThrowError(/task must be a string/);
-  });
-
   it("vars cannot smuggle the renderer's own names", () => {
     expect(() => registry.render("researcher", { vars: { topic: "t", task: "x" } })).toThrowError(/unknown variable 'task'/);
-    expect(() => registry.render("researcher", { vars: { topic: "t", constructor: "x" } as Record<string, string> })).toThrowError(/unknown variable/);
+    expect(() => registry.render("researcher", { vars: { topic: "t", constructor: "x" } })).toThrowError(/unknown variable/);
+    expect(() => registry.render("researcher", { vars: JSON.parse('{"topic": "t", "__proto__": "x"}') })).toThrowError(/unknown variable '__proto__'/);
   });
 });
 
 describe("user values are data, never template source", () => {
   it.each(INJECTIONS)("keeps %s verbatim in vars and in the task", (payload) => {
     for (const role of registry.roleNames()) {
-      const info = registry.role(role)!;
-      const vars = Object.fromEntries(Object.keys(info.vars).map((k) => [k, `${k}: ${payload}`]));
+      const vars = Object.fromEntries(declaredVars(role).map(([k]) => [k, `${k}: ${payload}`]));
       const out = registry.render(role, { vars, task: `task: ${payload}` });
       for (const k of Object.keys(vars)) expect(out.prompt).toContain(`${k}: ${payload}`);
       expect(out.prompt).toContain(`<task>\ntask: ${payload}\n</task>`);
@@ -183,34 +168,13 @@ describe("teams", () => {
     expect(() => registry.expandTeam("dev-team", {})).toThrowError(/unknown team 'dev-team'; available teams: code-review, content-variations/);
     expect(() => registry.expandTeam("code-review", { target: "x" })).toThrowError(/team code-review: unknown variable 'target'; allowed: code, language, context/);
     expect(() => registry.expandTeam("code-review", { focus: "style" })).toThrowError(/unknown variable 'focus'/);
-    expect(registry.team("code-review")!.vars).toEqual(["code", "language", "context"]);
   });
 });
 
 describe("loading", () => {
-  it("compiles each template once, however many renders", () => {
-    const reg = loadRegistry();
-    const atLoad = reg.stats().compiles;
-    expect(atLoad).toBe(reg.roleNames().length + 5); // roles + shared partials
-    for (let i = 0; i < 20; i++) {
-      for (const role of reg.roleNames()) {
-        const vars = Object.fromEntries(Object.entries(reg.role(role)!.vars).filter(([, v]) => v.required).map(([k]) => [k, "v"]));
-        reg.render(role, { vars, task: i % 2 ? "t" : undefined });
-      }
-    }
-    expect(reg.stats().compiles).toBe(atLoad);
-  });
-
   it("finds the package root from src/roles and from the bundle at dist/index.js", () => {
     const root = findPackageRoot();
     expect(findPackageRoot(pathToFileURL(join(root, "dist", "index.js")).href)).toBe(root);
     expect(findPackageRoot(join(root, "src", "roles", "registry.ts"))).toBe(root);
-  });
-
-  it("describe() lists every role and team with their vars", () => {
-    const text = registry.describe();
-    for (const name of [...registry.roleNames(), ...registry.teamNames()]) expect(text).toContain(`- ${name}`);
-    expect(text).toContain("topic (required)");
-    expect(text).toContain("lens=breadth");
   });
 });
