@@ -6,7 +6,7 @@ const research = (topic: string) =>
 
 describe("research_team", () => {
   it("returns one schema-valid result per topic and a synthesis fed with them as data", async () => {
-    const host = fakeHost({
+    const host = await fakeHost({
       script: (req) => {
         if (/synthesis editor/i.test(req.message)) return { reply: "SYNTHESIS: all lanes agree" };
         const topic = /alpha|beta|gamma/.exec(req.message)?.[0] ?? "?";
@@ -28,7 +28,7 @@ describe("research_team", () => {
   });
 
   it("when one topic's model always fails, the others come back and the synthesis input names the failed lane", async () => {
-    const host = fakeHost({
+    const host = await fakeHost({
       script: (req) => {
         if (/synthesis editor/i.test(req.message)) return { reply: "SYNTHESIS" };
         if (req.message.includes("beta")) return { error: "HTTP 400 model refused" };
@@ -44,7 +44,7 @@ describe("research_team", () => {
   });
 
   it("lenses multiply lanes: one researcher per topic and lens", async () => {
-    const host = fakeHost({ script: (req) => ({ reply: research("x") }) });
+    const host = await fakeHost({ script: (req) => ({ reply: research("x") }) });
     const { details: d } = await host.call("research_team", { topics: ["a", "b"], lenses: ["critical", "evidence"], synthesize: false });
     expect(d.results.map((r: any) => r.label)).toEqual(["topic-1-critical", "topic-1-evidence", "topic-2-critical", "topic-2-evidence"]);
     expect(d.synthesis).toBeUndefined();
@@ -53,7 +53,7 @@ describe("research_team", () => {
 
 describe("team presets", () => {
   it("code-review expands into three reviewers (quality, security, performance)", async () => {
-    const host = fakeHost({ script: (req) => ({ reply: `review: ${/quality|security|performance/i.exec(req.message)?.[0]}` }) });
+    const host = await fakeHost({ script: (req) => ({ reply: `review: ${/quality|security|performance/i.exec(req.message)?.[0]}` }) });
     const { details } = await host.call("parallel_spawn", { team: "code-review", vars: { code: "function f() {}" }, waitSeconds: 10 });
     expect(details.runs.map((r: any) => [r.label, r.state])).toEqual([
       ["quality", "ok"],

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import plugin, { TOOL_NAMES } from "../../src/index.js";
 import { fakeHost } from "../support/fake-host.js";
 
 describe("plugin registration", () => {
-  it("registers the four contract tools, direct-only, each listed in the manifest", () => {
-    const host = fakeHost();
+  it("registers the four contract tools, direct-only, each listed in the manifest", async () => {
+    const host = await fakeHost();
     expect([...host.factories.keys()].sort()).toEqual([...TOOL_NAMES].sort());
     const manifest = JSON.parse(readFileSync("openclaw.plugin.json", "utf8"));
     for (const name of TOOL_NAMES) {
@@ -23,7 +23,7 @@ describe("plugin registration", () => {
 
 describe("parallel_spawn + poll_until_complete", () => {
   it("waitSeconds returns every run's real output, with counts and an estimate", async () => {
-    const host = fakeHost({ script: (req) => ({ reply: `answer to ${req.message}` }) });
+    const host = await fakeHost({ script: (req) => ({ reply: `answer to ${req.message}` }) });
     const res = await host.call("parallel_spawn", { tasks: [{ task: "one" }, { task: "two" }, { task: "three" }], waitSeconds: 10 });
     const d = res.details;
     expect(d.complete).toBe(true);
@@ -39,7 +39,7 @@ describe("parallel_spawn + poll_until_complete", () => {
   });
 
   it("returns at once by default; poll collects the results, idempotently", async () => {
-    const host = fakeHost({ script: () => ({ reply: "r", delayMs: 100 }) });
+    const host = await fakeHost({ script: () => ({ reply: "r", delayMs: 100 }) });
     const spawned = await host.call("parallel_spawn", { tasks: [{ task: "a", label: "x" }] });
     expect(spawned.details.complete).toBe(false);
     expect(spawned.content[0].text).toMatch(/poll_until_complete/);
@@ -51,7 +51,7 @@ describe("parallel_spawn + poll_until_complete", () => {
   });
 
   it("a poll bounded short of completion returns partial results", async () => {
-    const host = fakeHost({ script: (req) => ({ reply: req.message, delayMs: req.message === "slow" ? 2000 : 5 }) });
+    const host = await fakeHost({ script: (req) => ({ reply: req.message, delayMs: req.message === "slow" ? 2000 : 5 }) });
     const { details } = await host.call("parallel_spawn", { tasks: [{ task: "fast" }, { task: "slow" }], waitSeconds: 1 });
     expect(details.complete).toBe(false);
     expect(details.partial).toBe(true);
@@ -60,17 +60,16 @@ describe("parallel_spawn + poll_until_complete", () => {
   });
 
   it("a new plugin instance (gateway restart) answers polls from the ledger", async () => {
-    const first = fakeHost({ script: () => ({ reply: "persisted" }) });
+    const first = await fakeHost({ script: () => ({ reply: "persisted" }) });
     const { details } = await first.call("parallel_spawn", { tasks: [{ task: "a" }], waitSeconds: 5 });
-    const restarted = fakeHost({ stateDir: first.stateDir });
-    // same process here, so simulate the restart by dropping the live store
-    (globalThis as any)[Symbol.for("openclaw-parallel-agents.stores")].clear();
+    await first.stop();
+    const restarted = await fakeHost({ stateDir: first.stateDir }); // a new service, reading the same store
     const res = await restarted.call("poll_until_complete", { batchId: details.batchId, timeoutSeconds: 1 });
     expect(res.details.runs[0]).toMatchObject({ state: "ok", output: "persisted" });
   });
 
   it("progress lines carry labels and counts, never task text", async () => {
-    const host = fakeHost();
+    const host = await fakeHost();
     const updates: any[] = [];
     await host.call("parallel_spawn", { tasks: [{ task: "SECRET-TASK-TEXT sk-live-123" }], waitSeconds: 5 }, undefined, (u) => updates.push(u));
     expect(updates.length).toBeGreaterThan(1);
@@ -79,7 +78,7 @@ describe("parallel_spawn + poll_until_complete", () => {
   });
 
   it("without the operator's override, runs use the default model and the result says which line turns escalation on", async () => {
-    const host = fakeHost({ allowModelOverride: false });
+    const host = await fakeHost({ allowModelOverride: false });
     const res = await host.call("parallel_spawn", { tasks: [{ task: "a", model: "x/pinned" }], waitSeconds: 5 });
     expect(host.memory.runs[0].req.model).toBeUndefined();
     expect(res.details.notes.join(" ")).toMatch(/plugins\.entries\.parallel-agents\.subagent\.allowModelOverride: true/);
@@ -87,7 +86,10 @@ describe("parallel_spawn + poll_until_complete", () => {
 });
 
 describe("admission errors and guards", () => {
-  const host = fakeHost({ pluginConfig: { maxTasks: 3 } });
+  let host: Awaited<ReturnType<typeof fakeHost>>;
+  beforeAll(async () => {
+    host = await fakeHost({ pluginConfig: { maxTasks: 3 } });
+  });
   const bad: [string, unknown, RegExp][] = [
     ["no tasks", {}, /give "tasks"/],
     ["empty tasks", { tasks: [] }, /tasks: must NOT have fewer than 1 items/],
@@ -112,7 +114,7 @@ describe("admission errors and guards", () => {
   });
 
   it("maxDepth 2 lets a child fan out once more, not twice", async () => {
-    const deep = fakeHost({ pluginConfig: { maxDepth: 2 } });
+    const deep = await fakeHost({ pluginConfig: { maxDepth: 2 } });
     const res = await deep.call("parallel_spawn", { tasks: [{ task: "a" }], waitSeconds: 5 }, "agent:main:subagent:pa1-x-1-a1");
     expect(deep.memory.runs[0].req.sessionKey).toMatch(/:subagent:pa2-/);
     expect(res.details.complete).toBe(true);
@@ -126,28 +128,65 @@ describe("admission errors and guards", () => {
   });
 });
 
-describe("outside a gateway request", () => {
-  it("says to run the gateway instead of failing the runs one by one", async () => {
-    const host = fakeHost();
-    const scopeError = Object.assign(new Error("Plugin runtime subagent methods are only available during a gateway request."), {
-      name: "RequestScopedSubagentRuntimeError",
-      code: "OPENCLAW_SUBAGENT_RUNTIME_REQUEST_SCOPE",
-    });
-    host.memory.start = async () => {
-      throw scopeError;
-    };
+describe("completion notice and ownership", () => {
+  it("a batch nobody waits for tells its requester session once, with batchId, counts and failed labels, no output", async () => {
+    const host = await fakeHost({ script: (req) => (req.message.includes("bad") ? { error: "HTTP 400 no" } : { reply: "SECRET-OUTPUT" }) });
+    const { details } = await host.call("parallel_spawn", { tasks: [{ task: "good", label: "g" }, { task: "bad", label: "b" }], retries: 0 }, "agent:main:telegram:dm:42");
+    expect(details.complete).toBe(false);
+    for (let i = 0; i < 100 && !host.notices.length; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(host.notices).toHaveLength(1);
+    const [notice] = host.notices;
+    expect(notice).toMatchObject({ sessionKey: "agent:main:telegram:dm:42", agentId: "main" });
+    expect(notice.text).toContain(details.batchId);
+    expect(notice.text).toMatch(/1 ok, 1 failed/);
+    expect(notice.text).toMatch(/Not ok: b\b/);
+    expect(notice.text).toContain(`poll_until_complete {"batchId":"${details.batchId}"}`);
+    expect(notice.text).not.toContain("SECRET-OUTPUT");
+    await host.call("poll_until_complete", { batchId: details.batchId }, "agent:main:telegram:dm:42");
+    expect(host.notices).toHaveLength(1);
+  });
+
+  it("no notice for a batch its call already returned complete, nor with notify: false", async () => {
+    const host = await fakeHost({ script: () => ({ reply: "r", delayMs: 30 }) });
+    await host.call("parallel_spawn", { tasks: [{ task: "a" }], waitSeconds: 5 });
+    await host.call("parallel_spawn", { tasks: [{ task: "b" }], notify: false });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(host.notices).toEqual([]);
+  });
+
+  it("another agent can neither poll nor cancel a batch, and learns nothing about it", async () => {
+    const host = await fakeHost({ script: () => ({ hang: true }) });
+    const { details } = await host.call("parallel_spawn", { tasks: [{ task: "mine", label: "secret-label" }] }, "agent:main:main");
+    for (const [tool, args] of [["poll_until_complete", { batchId: details.batchId, timeoutSeconds: 0 }], ["parallel_cancel", { batchId: details.batchId }]] as const) {
+      const refused = host.call(tool, args, "agent:other:main");
+      await expect(refused).rejects.toMatchObject({ name: "ToolInputError", status: 400 });
+      await expect(refused).rejects.toThrow(/is not yours/);
+      await expect(refused).rejects.not.toThrow(/secret-label|mine/);
+    }
+    const { details: still } = await host.call("poll_until_complete", { batchId: details.batchId, timeoutSeconds: 0 }, "agent:main:main");
+    expect(still.runs[0].state).toBe("running");
+    await host.call("parallel_cancel", { batchId: details.batchId }, "agent:main:main");
+  });
+});
+
+describe("outside a gateway (no engine running in this process)", () => {
+  it("every tool says to run the gateway instead of failing the runs one by one", async () => {
+    const host = await fakeHost();
+    await host.stop(); // as in `openclaw agent --local`: tools are registered, the service never runs
     await expect(host.call("parallel_spawn", { tasks: [{ task: "x" }], waitSeconds: 5 })).rejects.toThrow(
       /parallel_spawn needs a running OpenClaw gateway.*openclaw gateway run/,
     );
+    await expect(host.call("poll_until_complete", { batchId: "pa-abc-123" })).rejects.toThrow(/poll_until_complete needs a running OpenClaw gateway/);
+    expect(host.memory.runs).toHaveLength(0);
   });
 });
 
 describe("plugin re-registration in one gateway process", () => {
   it("a reloaded plugin's batches run on the new instance's runtime, and earlier batches stay readable", async () => {
-    const first = fakeHost({ script: () => ({ reply: "from first" }) });
+    const first = await fakeHost({ script: () => ({ reply: "from first" }) });
     const before = await first.call("parallel_spawn", { tasks: [{ task: "a" }], waitSeconds: 5 });
     // `openclaw plugins reload`: a new instance, same state dir; the host retires the old runtime.
-    const second = fakeHost({ stateDir: first.stateDir, script: () => ({ reply: "from second" }) });
+    const second = await fakeHost({ stateDir: first.stateDir, script: () => ({ reply: "from second" }) });
     first.memory.start = async () => {
       throw new Error('Plugin "parallel-agents" runtime is no longer active.');
     };
