@@ -30,7 +30,7 @@ const MAX_ERRORS = 10;
  */
 function sources(reply: string): string[] {
   const text = reply.trim();
-  const fences = [...text.matchAll(/```([^\n]*)\n([\s\S]*?)(?:```|$)/g)].filter((m) => /^\s*(json[5c]?)?\s*$/i.test(m[1]));
+  const fences = [...text.matchAll(/```([^\n]*)\n([\s\S]*?)(?:```|$)/g)].filter((m) => /^\s*(json[5c]?)?(\s|$)/i.test(m[1]));
   const spans = ["{}", "[]"]
     .map(([open, close]) => [text.indexOf(open), text.lastIndexOf(close)])
     .filter(([start]) => start >= 0)

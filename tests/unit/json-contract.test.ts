@@ -36,6 +36,7 @@ describe("checkReply: finding the JSON in a reply", () => {
     expect(read('Result:\n```\n{"a": 1}\n```')).toEqual(found({ a: 1 }));
     expect(read('```python\nx = {"not": "it"}\n```\nAnswer:\n```json\n{"a": 2}\n```')).toEqual(found({ a: 2 }));
     expect(read('```json\n{"a": 3}\n```\nUsage:\n```python\nprint({"not": "it"})\n```')).toEqual(found({ a: 3 }));
+    expect(read('```JSON title="answer"\n{"a": 4}\n```\n```jsonl\n{"not": "it"}\n```')).toEqual(found({ a: 4 }));
   });
 
   it("takes the last fenced block: drafts and examples come first", () => {
