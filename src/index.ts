@@ -6,6 +6,7 @@ import { ConfigSchema, PLUGIN_ID, type RawConfig, resolveConfig } from "./config
 import { Engine } from "./engine/engine.js";
 import { currentEngine, processOwner, setCurrentEngine } from "./engine/process-engine.js";
 import { type HostApi, openclawNotifier, openclawRuntime } from "./runtime/openclaw-adapter.js";
+import { hostModelView } from "./models/ladder.js";
 import { BatchStore } from "./store/batch-store.js";
 import { type ToolCallContext, createServices } from "./tools/context.js";
 import { parallelCancelTool } from "./tools/parallel-cancel.js";
@@ -41,7 +42,7 @@ export default {
   configSchema: ConfigSchema,
   register(api: PluginApi) {
     const config = resolveConfig(api.pluginConfig as RawConfig | undefined, api.config);
-    const services = createServices(config);
+    const services = createServices(config, () => hostModelView(api.config, process.env, { modelAuth: api.runtime.modelAuth }));
     api.registerTool((ctx) => parallelSpawnTool(services, ctx ?? {}), { name: "parallel_spawn" });
     api.registerTool((ctx) => pollUntilCompleteTool(services, ctx ?? {}), { name: "poll_until_complete" });
     api.registerTool((ctx) => researchTeamTool(services, ctx ?? {}), { name: "research_team" });

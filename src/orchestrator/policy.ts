@@ -1,5 +1,6 @@
 // Retry and escalation policy: what happens after an attempt ends, decided by its failure class.
 // Pure functions of the run's history, so the same decision replays identically from the ledger.
+import { nextRung } from "../models/ladder.js";
 import type { AttemptOutcome, BatchOptions, RunRecord } from "./types.js";
 
 export type Decision =
@@ -12,7 +13,11 @@ const TRIES_PER_MODEL_BEFORE_ESCALATION = 2;
 /** Gateway restarts an attempt may live through before its run fails (they consume no retries). */
 export const MAX_INTERRUPTIONS = 10;
 
+/** The host could not take the run yet (a gateway still starting, or going down): not the task's fault. */
+const HOST_NOT_READY = /unavailable during gateway startup|gateway is (?:starting|draining|shutting down)|runtime is no longer active/i;
+
 export function classifyHostError(message: string): AttemptOutcome {
+  if (HOST_NOT_READY.test(message)) return "interrupted";
   return /\b429\b|rate.?limit|too many requests|quota|overloaded/i.test(message) ? "rate_limit" : "provider_error";
 }
 
@@ -24,12 +29,8 @@ export function firstModel(run: RunRecord, options: BatchOptions): string | unde
   return ladder.length ? ladder[Math.min(run.spec.tier, ladder.length - 1)] : undefined;
 }
 
-/** The next stronger model after `current`, or undefined at the top of the ladder. */
-export function strongerModel(current: string | undefined, tier: number, ladder: string[]): string | undefined {
-  const at = current === undefined ? -1 : ladder.indexOf(current);
-  const next = at >= 0 ? at + 1 : Math.min(tier + 1, ladder.length);
-  return ladder[next];
-}
+/** The model to escalate to: the next stronger rung, never a lower one; from a pin off the ladder, the strongest. */
+export const strongerModel = (current: string | undefined, ladder: string[]): string | undefined => nextRung(current, ladder);
 
 export function backoffMs(outcome: AttemptOutcome, retryNumber: number, random: () => number = Math.random): number {
   if (outcome === "interrupted") return 0;
@@ -56,7 +57,9 @@ export function decide(run: RunRecord, outcome: AttemptOutcome, options: BatchOp
   const interruptions = run.attempts.filter((a) => a.outcome === "interrupted").length;
   if (outcome === "interrupted") {
     if (interruptions > MAX_INTERRUPTIONS) return { kind: "fail", state: "failed", error: `${reason} (interrupted ${interruptions} times)` };
-    return { kind: "retry", model: current, delayMs: 0, escalated: false };
+    // A child cut off by a restart re-runs at once; a host not ready yet gets a growing pause.
+    const delayMs = HOST_NOT_READY.test(reason) ? Math.min(1000 * 2 ** (interruptions - 1), 15_000) : 0;
+    return { kind: "retry", model: current, delayMs, escalated: false };
   }
   const tries = run.attempts.length - interruptions;
   if (tries > options.retries) {
@@ -69,7 +72,7 @@ export function decide(run: RunRecord, outcome: AttemptOutcome, options: BatchOp
     outcome === "schema_violation" ||
     (outcome === "provider_error" && sameModelTries >= TRIES_PER_MODEL_BEFORE_ESCALATION);
   const canEscalate = options.escalate && options.modelOverride;
-  const stronger = wantsStronger && canEscalate ? strongerModel(current, run.spec.tier, options.ladder) : undefined;
+  const stronger = wantsStronger && canEscalate ? strongerModel(current, options.ladder) : undefined;
   const delayMs = backoffMs(outcome, run.attempts.length, random);
   if (stronger) return { kind: "retry", model: stronger, delayMs, escalated: true };
   return { kind: "retry", model: current, delayMs, escalated: false };

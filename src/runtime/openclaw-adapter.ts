@@ -39,6 +39,7 @@ export interface HostApi {
   runtime: {
     subagent: SubagentApi;
     state: { resolveStateDir(): string };
+    modelAuth?: { isProviderApiKeyConfigured(p: { provider: string; cfg?: unknown; agentDir?: string }): boolean };
     system?: {
       enqueueSystemEvent(text: string, opts: { agentId?: string; sessionKey: string; contextKey?: string }): unknown;
       requestHeartbeat(opts: { source: string; intent: string; reason?: string; agentId?: string; sessionKey?: string }): unknown;

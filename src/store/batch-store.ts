@@ -39,9 +39,9 @@ export class BatchStore {
     const path = join(dir, "batches.sqlite");
     if (options.readOnly && !existsSync(path)) throw new Error(`no batch store at ${path}`);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const db = openDatabase(path, options.busyTimeoutMs ?? 5_000);
+    const db = openDatabase(path, options.busyTimeoutMs ?? 5_000, options.readOnly);
     if (!options.readOnly) chmodSync(path, 0o600);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    if (!options.readOnly) db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
     const store = new BatchStore(path, db);
     if (!options.readOnly) {
       store.migrate();

@@ -14,13 +14,13 @@ export interface Database {
   close(): void;
 }
 
-type SqliteModule = { DatabaseSync: new (path: string, options?: { timeout?: number }) => Database };
+type SqliteModule = { DatabaseSync: new (path: string, options?: { timeout?: number; readOnly?: boolean }) => Database };
 
-export function openDatabase(path: string, busyTimeoutMs: number): Database {
+export function openDatabase(path: string, busyTimeoutMs: number, readOnly = false): Database {
   const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
   const sqlite = getBuiltin?.("node:sqlite") as SqliteModule | undefined;
   if (!sqlite?.DatabaseSync) {
     throw new Error(`parallel-agents needs node:sqlite (Node >= 24.16, as the OpenClaw gateway runs); this is Node ${process.versions.node}`);
   }
-  return new sqlite.DatabaseSync(path, { timeout: busyTimeoutMs });
+  return new sqlite.DatabaseSync(path, { timeout: busyTimeoutMs, readOnly });
 }

@@ -3,6 +3,7 @@
 import type { PluginConfig } from "../config.js";
 import type { Engine } from "../engine/engine.js";
 import { currentEngine } from "../engine/process-engine.js";
+import type { HostModelView } from "../models/ladder.js";
 import { callerDepth } from "../orchestrator/session-keys.js";
 import type { BatchRecord } from "../orchestrator/types.js";
 import { type Registry, loadRegistry } from "../roles/registry.js";
@@ -17,12 +18,15 @@ export interface ToolCallContext {
 export interface PluginServices {
   config: PluginConfig;
   registry(): Registry;
+  /** What this gateway can run (providers, credentials, allowed models), when the host says. */
+  models?(): HostModelView;
 }
 
-export function createServices(config: PluginConfig): PluginServices {
+export function createServices(config: PluginConfig, models?: () => HostModelView): PluginServices {
   let registry: Registry | undefined;
   return {
     config,
+    models,
     registry() {
       if (registry) return registry;
       try {

@@ -30,6 +30,7 @@ export function buildRunSpecs(tool: string, tasks: TaskInput[], registry: Regist
     const label = t.label ?? `agent-${i + 1}`;
     if (seen.has(label)) throw new ToolInputError(`${at}.label: "${label}" is used twice; labels must be unique in a batch`);
     seen.add(label);
+    if (t.task !== undefined && !t.task.trim()) throw new ToolInputError(`${at}.task: is blank; give the instruction for this sub-agent, or drop "task" and use "role"`);
     if (!t.task && !t.role) throw new ToolInputError(`${at}: give "task" (an instruction) or "role" (one of: ${registry.roleNames().join(", ")})`);
     if (t.vars && !t.role) throw new ToolInputError(`${at}.vars: vars fill a role's template; add "role" or drop "vars"`);
     let prompt = t.task ?? "";

@@ -13,7 +13,7 @@ type Tool = { name: string; execute: (id: string, params: unknown, signal?: Abor
  * Registers the plugin against a fake host and starts its service (as the gateway does), so the
  * tools hand batches to a running engine. `notices` records completion notices; `stop()` ends the service.
  */
-export async function fakeHost(opts: { script?: (req: StartRequest, i: number) => Behaviour; pluginConfig?: Record<string, unknown>; allowModelOverride?: boolean; stateDir?: string } = {}) {
+export async function fakeHost(opts: { script?: (req: StartRequest, i: number) => Behaviour; pluginConfig?: Record<string, unknown>; allowModelOverride?: boolean; stateDir?: string; models?: Record<string, unknown> } = {}) {
   const memory = new MemoryRuntime(opts.script);
   const stateDir = opts.stateDir ?? tempDir("pa-state-");
   const subagent: SubagentApi = {
@@ -48,7 +48,11 @@ export async function fakeHost(opts: { script?: (req: StartRequest, i: number) =
   const notices: { sessionKey: string; agentId?: string; text: string }[] = [];
   plugin.register({
     pluginConfig: opts.pluginConfig ?? {},
-    config: { plugins: { entries: { "parallel-agents": { subagent: { allowModelOverride: opts.allowModelOverride ?? true } } } } },
+    config: {
+      plugins: { entries: { "parallel-agents": { subagent: { allowModelOverride: opts.allowModelOverride ?? true } } } },
+      // The in-memory "provider" every test model runs on; `models` replaces it (e.g. to test ladder resolution).
+      models: { providers: opts.models ?? { m: { baseUrl: "http://127.0.0.1:9/v1", models: [] }, p: { baseUrl: "http://127.0.0.1:9/v1", models: [] } } },
+    },
     runtime: {
       subagent,
       state: { resolveStateDir: () => stateDir },

@@ -196,7 +196,7 @@ const protoBefore = {
 };
 const stats = { ok: 0, rejected: 0 };
 
-let host: ReturnType<typeof fakeHost>;
+let host: Awaited<ReturnType<typeof fakeHost>>;
 const batchIds: string[] = [];
 
 async function cleanup(details: any): Promise<void> {
@@ -262,7 +262,7 @@ const VALID: Record<ToolName, fc.Arbitrary<unknown>> = { parallel_spawn: spawnAr
 describe("fuzz: tool inputs", () => {
   beforeAll(async () => {
     process.on("unhandledRejection", onUnhandled);
-    host = fakeHost({ script });
+    host = await fakeHost({ script });
     // A few real batches so poll/cancel see live ids.
     for (let i = 0; i < 3; i++) {
       const { details } = await host.call("parallel_spawn", { tasks: [{ task: "seed", label: "a" }, { task: "seed", label: "b" }] });
@@ -318,7 +318,7 @@ describe("fuzz: tool inputs", () => {
     );
     await fc.assert(
       fc.asyncProperty(configArb, fc.constantFrom(...TOOLS), fc.oneof(spawnArb, researchArb, pollArb), async (pluginConfig, tool, raw) => {
-        const h = fakeHost({ script, pluginConfig, allowModelOverride: raw !== null });
+        const h = await fakeHost({ script, pluginConfig, allowModelOverride: raw !== null });
         await check(tool, raw, h);
         await check("parallel_spawn", { tasks: [{ task: "x" }] }, h);
       }),

@@ -66,9 +66,17 @@ describe("models", () => {
     expect(firstModel(runWith([], 1), options({ modelOverride: false }))).toBeUndefined();
   });
 
-  it("a model off the ladder escalates to the rung above the role's tier", () => {
-    expect(strongerModel("p/pinned", 0, ladder)).toBe("m/mid");
-    expect(strongerModel("m/strong", 0, ladder)).toBeUndefined();
+  it("escalation never goes down: a model off the ladder (a pin) escalates to the strongest rung, the top has nowhere to go", () => {
+    expect(strongerModel("p/pinned", ladder)).toBe("m/strong");
+    expect(strongerModel("m/strong", ladder)).toBeUndefined();
+  });
+
+  it("a host that is not ready (gateway starting) interrupts the attempt: retried after a pause, no retry used", () => {
+    const reason = "start failed: agent unavailable during gateway startup";
+    expect(classifyHostError(reason)).toBe("interrupted");
+    const run = runWith(["m/cheap"]);
+    Object.assign(run.attempts[0], { outcome: "interrupted", reason });
+    expect(decide(run, "interrupted", options({ retries: 0 }))).toMatchObject({ kind: "retry", delayMs: 1000 });
   });
 
   it("classifies host errors into rate limits and provider errors", () => {

@@ -128,6 +128,44 @@ describe("admission errors and guards", () => {
   });
 });
 
+describe("models the gateway can run", () => {
+  const only = { fake: { baseUrl: "http://127.0.0.1:9/v1", models: [{ id: "cheap" }] } };
+
+  it("with the default ladder and only another provider, runs use the agent's default model and the note names the skipped rungs", async () => {
+    const host = await fakeHost({ models: only, pluginConfig: {} });
+    const { details } = await host.call("parallel_spawn", { tasks: [{ task: "a" }, { task: "b" }], waitSeconds: 5 });
+    expect(details.runs.map((r: any) => r.state)).toEqual(["ok", "ok"]);
+    expect(host.memory.runs.map((r) => r.req.model)).toEqual([undefined, undefined]);
+    expect(details.notes.join(" ")).toMatch(/no ladder rung is usable on this gateway \(anthropic\/claude-haiku-4-5 \(no credentials\), kimi-coding\/k2p5 \(not configured\)/);
+  });
+
+  it("unusable rungs are skipped, and a role's tier maps onto what is left", async () => {
+    const host = await fakeHost({ models: only, pluginConfig: { ladder: ["fake/cheap", "nowhere/mid", "anthropic/claude-opus-4-5"] } });
+    const { details } = await host.call("parallel_spawn", { tasks: [{ role: "architect", vars: { problem: "p" } }], waitSeconds: 5 });
+    expect(host.memory.runs[0].req.model).toBe("fake/cheap"); // architect starts at tier 2: gone, so the strongest usable
+    expect(details.notes.join(" ")).toMatch(/ladder rungs skipped: nowhere\/mid \(not configured\), anthropic\/claude-opus-4-5 \(no credentials\)/);
+  });
+
+  it("a pin to a model the gateway cannot run is refused up front, naming it and the usable choices", async () => {
+    const host = await fakeHost({ models: only, pluginConfig: { ladder: ["fake/cheap"] } });
+    const call = host.call("parallel_spawn", { tasks: [{ task: "a" }, { task: "b", model: "nowhere/x" }] });
+    await expect(call).rejects.toMatchObject({ name: "ToolInputError" });
+    await expect(call).rejects.toThrow(/tasks\.1\.model: model "nowhere\/x" cannot run on this gateway \(not configured\); usable ladder models: fake\/cheap/);
+    expect(host.memory.runs).toHaveLength(0);
+  });
+
+  it("a blank task is refused naming the field", async () => {
+    const host = await fakeHost();
+    await expect(host.call("parallel_spawn", { tasks: [{ task: "ok" }, { task: "   \n " }] })).rejects.toThrow(/tasks\.1\.task: is blank/);
+  });
+
+  it("an answering model other than the requested one is flagged in the result", async () => {
+    const host = await fakeHost({ script: () => ({ reply: "hi", modelUsed: "m/other" }) });
+    const { details } = await host.call("parallel_spawn", { tasks: [{ task: "a" }], waitSeconds: 5, ladder: ["m/cheap"] });
+    expect(details.runs[0].attempts[0]).toMatchObject({ model: "m/cheap", modelUsed: "m/other", modelMismatch: true });
+  });
+});
+
 describe("completion notice and ownership", () => {
   it("a batch nobody waits for tells its requester session once, with batchId, counts and failed labels, no output", async () => {
     const host = await fakeHost({ script: (req) => (req.message.includes("bad") ? { error: "HTTP 400 no" } : { reply: "SECRET-OUTPUT" }) });

@@ -11,7 +11,7 @@ export type Gateway = {
   invokeTool(tool: string, args?: Record<string, unknown>, opts?: { sessionKey?: string; timeoutMs?: number }): Promise<HttpResult>;
   chat(message: string, opts?: { sessionKey?: string; timeoutMs?: number }): Promise<HttpResult>;
   cli(args: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }>;
-  restart(): Promise<void>;
+  restart(opts?: { signal?: "SIGTERM" | "SIGKILL"; whileDown?: () => unknown }): Promise<void>;
   stop(opts?: { keepLogs?: boolean }): Promise<void>;
   markFailed(): void;
   logs(): { gateway: string; openclaw: string; netGuard: NetGuardEntry[] };

@@ -186,13 +186,14 @@ export async function startGateway(opts = {}) {
     handle.timings.readyMs = Date.now() - t0;
   }
 
-  async function stop() {
+  /** Stops the gateway: SIGTERM (a drain, cut short after 10 s), or SIGKILL at once to simulate a crash. */
+  async function stop(signal = "SIGTERM") {
     if (!child) return;
     const c = child;
     child = null;
     const workers = descendants(c.pid); // listed now: once the gateway is gone they are re-parented
     if (!exitInfo) {
-      killTree(c.pid, "SIGTERM");
+      killTree(c.pid, signal, signal === "SIGKILL" ? workers : []);
       // SIGTERM drains active runs for minutes; tests don't wait for that.
       const timer = new Promise((r) => setTimeout(() => r(true), 10_000).unref());
       if (await Promise.race([c.exited.then(() => false), timer])) killTree(c.pid, "SIGKILL", workers);
@@ -217,8 +218,10 @@ export async function startGateway(opts = {}) {
       return { ...r, text: r.body?.choices?.[0]?.message?.content };
     },
     cli,
-    async restart() {
-      await stop();
+    /** Restarts the gateway; `{ signal: "SIGKILL" }` kills it like a crash (no drain, no service stop); `whileDown` runs between. */
+    async restart({ signal = "SIGTERM", whileDown } = {}) {
+      await stop(signal);
+      await whileDown?.();
       await start();
     },
     /** Stops the gateway (and the in-process fake) and removes the temp root unless a test failed. */

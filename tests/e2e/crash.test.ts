@@ -1,0 +1,69 @@
+// "Never lost" in the real gateway: torn writes (a WAL frame cut short by a crash, and an old JSONL
+// ledger with a torn last line from before the upgrade) and repeated SIGKILLs mid-batch leave every
+// finished result readable and every lane finished, paying at most once more for work cut off by a kill.
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { call } from "./support/plugin-calls.js";
+import { useGateway } from "./support/use-gateway.js";
+import { pluginGateway } from "./support/plugin-calls.js";
+
+const gw = useGateway(pluginGateway("crash"));
+const fake = () => gw().fake!;
+const storeDir = () => join(gw().dirs.state, "plugins", "parallel-agents");
+
+/** A 0.1-era ledger file: one finished batch, then half a record, as a crash mid-append leaves it. */
+function writeOldLedger(batchId: string) {
+  const spec = { label: "old", prompt: "old task", tier: 0, timeoutSeconds: 60 };
+  const attempt = { n: 1, model: "fake/cheap", modelUsed: "fake/cheap", sessionKey: `agent:main:subagent:pa1-${batchId}-1-a1`, owner: "gone", outcome: "ok", startedAt: 1, endedAt: 2, tokens: 5, usage: { inputTokens: 3, outputTokens: 2 }, costUsd: 0 };
+  const batch = { batchId, createdAt: Date.now(), owner: "gone", requester: "agent:main:main", agentId: "main", depth: 0, options: { maxConcurrency: 1, retries: 0, escalate: true, ladder: ["fake/cheap"], modelOverride: true, budget: {}, prices: {} }, runs: [{ spec, state: "queued", attempts: [] }], notes: [] };
+  const lines = [{ t: "batch", batch }, { t: "attempt", label: "old", attempt }, { t: "run", label: "old", patch: { state: "ok", output: "OLD-RESULT" } }].map((l) => JSON.stringify(l));
+  mkdirSync(join(storeDir(), "batches"), { recursive: true });
+  writeFileSync(join(storeDir(), "batches", `${batchId}.jsonl`), `${lines.join("\n")}\n{"t":"run","label":"old","pat`);
+}
+
+describe("crash safety in the real gateway", () => {
+  it("torn writes: restart, poll, restart, poll -> the finished results are intact, never a 500", async () => {
+    const { details } = await call(gw(), "parallel_spawn", { tasks: [{ label: "t1", task: "[[reply:T1]]" }, { label: "t2", task: "[[reply:T2]]" }], waitSeconds: 60 });
+    expect(details.complete).toBe(true);
+    const oldId = "pa-oldledger-0001";
+    await gw().restart({
+      signal: "SIGKILL",
+      whileDown: () => {
+        appendFileSync(join(storeDir(), "batches.sqlite-wal"), Buffer.from("torn frame: half a page written when the power went"));
+        writeOldLedger(oldId);
+      },
+    });
+    for (let round = 0; round < 2; round++) {
+      const polled = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 5 });
+      expect(polled.details.runs.map((r) => [r.label, r.state, r.output])).toEqual([["t1", "ok", "T1"], ["t2", "ok", "T2"]]);
+      const old = await call(gw(), "poll_until_complete", { batchId: oldId, timeoutSeconds: 5 });
+      expect(old.details.runs[0]).toMatchObject({ label: "old", state: "ok", output: "OLD-RESULT" });
+      if (round === 0) await gw().restart({ signal: "SIGKILL" });
+    }
+  });
+
+  it("three SIGKILLs during a 12-task batch: 12 ok, at most one extra model request per lane that was in flight at a kill", async () => {
+    const tasks = Array.from({ length: 12 }, (_, i) => ({ label: `c${i}`, task: `c${i} [[delay:2500]] [[reply:C${i}-OUT]]` }));
+    const { details } = await call(gw(), "parallel_spawn", { tasks, maxConcurrency: 4, waitSeconds: 0 });
+    const mine = () => fake().requests((q) => Boolean(q.sessionKey?.includes(details.batchId)));
+    const laneOf = (key: string | null) => /-(\d+)-a\d+$/.exec(key ?? "")?.[1];
+    const inFlightAtKill = new Map<string, number>();
+    for (let kill = 0; kill < 3; kill++) {
+      const before = mine().length;
+      await fake().waitFor(() => mine().length > before && mine().some((q) => q.endedAt === null), { timeoutMs: 60_000 });
+      for (const q of mine().filter((r) => r.endedAt === null)) inFlightAtKill.set(laneOf(q.sessionKey)!, (inFlightAtKill.get(laneOf(q.sessionKey)!) ?? 0) + 1);
+      await gw().restart({ signal: "SIGKILL" });
+    }
+    const { details: after } = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 180 });
+    expect(after.complete).toBe(true);
+    expect(after.runs.map((r) => [r.state, r.output])).toEqual(tasks.map((_, i) => ["ok", `C${i}-OUT`]));
+    for (const r of after.runs) expect(r.attempts.filter((a) => a.outcome !== "interrupted")).toHaveLength(1);
+    const perLane = new Map<string, number>();
+    for (const q of mine()) perLane.set(laneOf(q.sessionKey)!, (perLane.get(laneOf(q.sessionKey)!) ?? 0) + 1);
+    for (const [lane, n] of perLane) expect(n, `lane ${lane}`).toBeLessThanOrEqual(1 + (inFlightAtKill.get(lane) ?? 0));
+    expect(inFlightAtKill.size).toBeGreaterThan(0);
+  });
+
+  it("never left loopback", () => gw().assertNoEgress());
+});
