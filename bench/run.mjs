@@ -3,6 +3,7 @@
 // of the targets, and writes bench/results/latest.json (machine-readable) and latest.md
 // (Markdown tables for README.md).
 //   node bench/run.mjs [--only <id>[,<id>...]] [--quick] [--list]
+//   BENCH_ONLY=<id>[,<id>...] node bench/run.mjs   (same as --only; e.g. BENCH_ONLY=floor,continue)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,7 +21,7 @@ if (flags.list) {
   process.exit(0);
 }
 
-const wanted = flags.only?.split(",").map((s) => s.trim()).filter(Boolean);
+const wanted = (flags.only ?? process.env.BENCH_ONLY)?.split(",").map((s) => s.trim()).filter(Boolean);
 const unknown = wanted?.filter((id) => !SECTIONS.some((s) => s.id === id)) ?? [];
 if (unknown.length) {
   console.error(`unknown section(s): ${unknown.join(", ")}; known: ${SECTIONS.map((s) => s.id).join(", ")}`);

@@ -2,9 +2,11 @@
 //   { id, title, async run(ctx) -> { tables: [{ title, columns, rows }], notes?: [string], targets: [{ name, target, value, unit, met }], data } }
 // with ctx = { root, quick, log }. Add a section (e.g. the real-gateway comparison) by
 // writing bench/sections/<id>.mjs and listing it here; `--only <id>` then selects it.
+import continueSection from "./continue.mjs";
 import engineScale from "./engine-scale.mjs";
+import floor from "./floor.mjs";
 import gateway from "./gateway.mjs";
 import pluginCost from "./plugin-cost.mjs";
 import templates from "./templates.mjs";
 
-export const SECTIONS = [pluginCost, engineScale, templates, gateway];
+export const SECTIONS = [pluginCost, engineScale, templates, gateway, floor, continueSection];
