@@ -8,6 +8,7 @@ import { correctiveMessage } from "../orchestrator/json-contract.js";
 import { judgeAttempt } from "../orchestrator/judge.js";
 import { classifyHostError, decide, firstModel } from "../orchestrator/policy.js";
 import { raceUntil } from "../orchestrator/race.js";
+import { ChildSessions } from "./children.js";
 import type { Redactor } from "../orchestrator/redact.js";
 import { childSessionKey } from "../orchestrator/session-keys.js";
 import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, emptyUsage } from "../orchestrator/types.js";
@@ -29,10 +30,6 @@ export interface SchedulerDeps {
 
 /** Longest single host wait; shorter than any host-side request limit. */
 const WAIT_SLICE_MS = 30_000;
-/** How long we wait for the host to confirm that a stopped child has ended. */
-const STOP_CONFIRM_MS = 5_000;
-/** How long a stopped or interrupted attempt's transcript read may take (its tokens count). */
-const READ_BOUND_MS = 5_000;
 
 type StopOutcome = "timeout" | "cancelled" | "budget";
 type Ended = { runId: string; result: WaitResult; transcript?: Transcript };
@@ -46,11 +43,12 @@ export class BatchScheduler {
   private readonly open = new Set<number>();
   /** Runs being stopped: their wait results are the stopper's to record, not the loop's. */
   private readonly stopping = new Set<number>();
-  private readonly releases = new Set<Promise<void>>();
+  private readonly children: ChildSessions;
   private firstOpen = 0;
   private wakeUp: (() => void) | undefined;
 
   constructor(readonly batch: BatchRecord, private readonly deps: SchedulerDeps) {
+    this.children = new ChildSessions(deps.runtime);
     batch.runs.forEach((_, i) => this.track(i));
   }
 
@@ -72,10 +70,10 @@ export class BatchScheduler {
     await Promise.all(
       this.batch.runs.map(async (run, i) => {
         const attempt = liveAttempt(run);
-        if (run.state === "running" && !attempt) return this.commit(i, { kind: "end", state: "failed", error: "no live attempt" });
+        if (run.state === "running" && !attempt) return void this.commit(i, { kind: "requeue" });
         if (!attempt || attempt.owner === this.deps.owner) return;
-        const transcript = await this.readBounded(attempt.sessionKey);
-        await this.deps.runtime.stop(attempt.sessionKey).catch(() => undefined);
+        const transcript = await this.children.readBounded(attempt.sessionKey);
+        await this.children.stopAndConfirm(attempt.sessionKey, undefined);
         await this.finish(i, attempt, "interrupted", "the gateway restarted while this attempt was running", transcript);
       }),
     );
@@ -104,7 +102,7 @@ export class BatchScheduler {
             .wait(runId, slice)
             .catch((err: unknown): WaitResult => ({ state: "error", error: errorText(err) }))
             // Read the transcript as soon as this run ends, beside other runs' waits, not after them.
-            .then(async (result) => ({ runId, result, transcript: result.state === "pending" ? undefined : await this.read(sessionKey) })),
+            .then(async (result) => ({ runId, result, transcript: result.state === "pending" ? undefined : await this.children.read(sessionKey) })),
         );
       }
       const woken = new Promise<typeof WAKE>((resolve) => (this.wakeUp = () => resolve(WAKE)));
@@ -117,7 +115,7 @@ export class BatchScheduler {
       if (i !== undefined && !this.stopping.has(i)) await this.settle(i, winner.result, winner.transcript);
     }
     // Deletes issued from the engine complete on their own; waiting here only keeps tests tidy.
-    if (this.complete) await Promise.all(this.releases);
+    if (this.complete) await this.children.drained();
   }
 
   /** Stops queued and running runs (all, or those labelled); returns the labels it stopped. */
@@ -155,7 +153,7 @@ export class BatchScheduler {
       });
       // Stopped (cancel, timeout) while the host was admitting it: stop the child we just got.
       if (!this.commit(i, { kind: "started", n, runId: started.runId, sessionKey: started.sessionKey, modelUsed: started.model })) {
-        await this.stopAndConfirm(started.sessionKey, started.runId);
+        await this.children.stopAndConfirm(started.sessionKey, started.runId);
       }
     } catch (err) {
       await this.finish(i, attempt, classifyHostError(errorText(err)), `start failed: ${errorText(err)}`);
@@ -207,7 +205,7 @@ export class BatchScheduler {
       next = { state: "queued", notBefore: this.now() + decision.delayMs };
     } else next = { state: decision.state, error: decision.error, output: kept.output };
     if (!this.commit(i, { kind: "finish", n: attempt.n, ended, next })) return;
-    const released = this.release(attempt.sessionKey);
+    const released = this.children.release(attempt.sessionKey);
     if (decision.kind === "retry") await released; // one live child per run, ever
   }
 
@@ -222,36 +220,13 @@ export class BatchScheduler {
     }
     this.stopping.add(i);
     try {
-      const transcript = await this.readBounded(attempt.sessionKey);
-      const confirmed = await this.stopAndConfirm(attempt.sessionKey, attempt.runId);
+      const transcript = await this.children.readBounded(attempt.sessionKey);
+      const confirmed = await this.children.stopAndConfirm(attempt.sessionKey, attempt.runId);
       const note = confirmed ? "" : " (the host did not confirm the child stopped; attempt abandoned)";
       await this.finish(i, liveAttempt(this.batch.runs[i]) ?? attempt, outcome, reason + note, transcript);
     } finally {
       this.stopping.delete(i);
     }
-  }
-
-  private async stopAndConfirm(sessionKey: string, runId: string | undefined): Promise<boolean> {
-    await this.deps.runtime.stop(sessionKey).catch(() => undefined);
-    if (!runId) return true;
-    const seen = await this.deps.runtime.wait(runId, STOP_CONFIRM_MS).catch(() => undefined);
-    return seen !== undefined && seen.state !== "pending";
-  }
-
-  /** Deletes a finished attempt's session without holding up noticing the next finished child. */
-  private release(sessionKey: string): Promise<void> {
-    const done: Promise<void> = this.deps.runtime.stop(sessionKey).catch(() => undefined);
-    this.releases.add(done);
-    void done.finally(() => this.releases.delete(done));
-    return done;
-  }
-
-  private read(sessionKey: string): Promise<Transcript | undefined> {
-    return this.deps.runtime.read(sessionKey).catch(() => undefined);
-  }
-
-  private readBounded(sessionKey: string): Promise<Transcript | undefined> {
-    return raceUntil([this.read(sessionKey)], this.now() + READ_BOUND_MS);
   }
 
   private costOf(usage: Attempt["usage"], attempt: Attempt, transcript?: Transcript): number {

@@ -17,7 +17,9 @@ export type Transition =
   /** A run without a live attempt ends (cancelled, budget) without starting one. */
   | { kind: "end"; state: Exclude<RunState, "queued" | "running" | "ok">; error: string }
   /** A gated run gets its prompt and may be admitted. */
-  | { kind: "ungate"; prompt: string };
+  | { kind: "ungate"; prompt: string }
+  /** A run marked running without a live attempt (never written so by us; repaired, not failed). */
+  | { kind: "requeue" };
 
 export interface EndedAttempt {
   outcome: AttemptOutcome;
@@ -71,6 +73,10 @@ export function applyTransition(current: RunRecord, t: Transition): RunRecord | 
       run.state = t.state;
       run.error = t.error;
       run.notBefore = undefined;
+      return run;
+    case "requeue":
+      if (run.state !== "running" || live) return undefined;
+      run.state = "queued";
       return run;
     case "ungate":
       if (!run.spec.gate || run.state !== "queued") return undefined;

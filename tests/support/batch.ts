@@ -43,7 +43,7 @@ export function batchOf(specs: RunSpec[], opts: Partial<BatchOptions> = {}): Bat
   };
 }
 
-export type EngineOptions = Partial<Omit<EngineDeps, "store" | "runtime">> & { dir?: string };
+export type EngineOptions = Partial<Omit<EngineDeps, "store" | "runtime">> & { dir?: string; batch?: Partial<BatchRecord> };
 
 export function engineOn(dir: string, runtime: MemoryRuntime, extra: EngineOptions = {}) {
   const store = BatchStore.open(dir);
@@ -67,7 +67,7 @@ export async function until(engine: Engine, batchId: string, check: (b: BatchRec
 export function setup(specs: RunSpec[], runtime = new MemoryRuntime(), opts: Partial<BatchOptions> = {}, extra: EngineOptions = {}) {
   const dir = extra.dir ?? tempDir();
   let engine = engineOn(dir, runtime, extra);
-  const batch = batchOf(specs, opts);
+  const batch = { ...batchOf(specs, opts), ...extra.batch };
   engine.submit(batch);
   return {
     get engine() {

@@ -1,0 +1,44 @@
+// The engine's hands on child sessions: reading a transcript (bounded, never throwing), stopping a
+// child and confirming it ended, and releasing finished sessions without holding anyone up.
+import { raceUntil } from "../orchestrator/race.js";
+import type { ChildRuntime, Transcript } from "../runtime/port.js";
+
+/** How long we wait for the host to confirm that a stopped child has ended. */
+const STOP_CONFIRM_MS = 5_000;
+/** How long a stopped or interrupted attempt's transcript read may take (its tokens count). */
+const READ_BOUND_MS = 5_000;
+
+export class ChildSessions {
+  private readonly releases = new Set<Promise<void>>();
+
+  constructor(private readonly runtime: ChildRuntime) {}
+
+  read(sessionKey: string): Promise<Transcript | undefined> {
+    return this.runtime.read(sessionKey).catch(() => undefined);
+  }
+
+  readBounded(sessionKey: string): Promise<Transcript | undefined> {
+    return raceUntil([this.read(sessionKey)], Date.now() + READ_BOUND_MS);
+  }
+
+  /** Stops a live child (deleting its session is the host's only stop) and waits, bounded, until its run ended. */
+  async stopAndConfirm(sessionKey: string, runId: string | undefined): Promise<boolean> {
+    await this.runtime.stop(sessionKey).catch(() => undefined);
+    if (!runId) return true;
+    const seen = await this.runtime.wait(runId, STOP_CONFIRM_MS).catch(() => undefined);
+    return seen !== undefined && seen.state !== "pending";
+  }
+
+  /** Deletes a finished attempt's session; await it only where the next attempt must not overlap. */
+  release(sessionKey: string): Promise<void> {
+    const done: Promise<void> = this.runtime.stop(sessionKey).catch(() => undefined);
+    this.releases.add(done);
+    void done.finally(() => this.releases.delete(done));
+    return done;
+  }
+
+  /** Resolves when every release issued so far has finished. */
+  drained(): Promise<void> {
+    return Promise.all(this.releases).then(() => undefined);
+  }
+}
