@@ -7,6 +7,7 @@ import { Engine } from "./engine/engine.js";
 import { currentEngine, processOwner, setCurrentEngine } from "./engine/process-engine.js";
 import { type HostApi, openclawNotifier, openclawRuntime } from "./runtime/openclaw-adapter.js";
 import { hostModelView } from "./models/ladder.js";
+import { registerOperatorCli } from "./cli/register.js";
 import { BatchStore } from "./store/batch-store.js";
 import { type ToolCallContext, createServices } from "./tools/context.js";
 import { parallelCancelTool } from "./tools/parallel-cancel.js";
@@ -47,6 +48,7 @@ export default {
     api.registerTool((ctx) => pollUntilCompleteTool(services, ctx ?? {}), { name: "poll_until_complete" });
     api.registerTool((ctx) => researchTeamTool(services, ctx ?? {}), { name: "research_team" });
     api.registerTool((ctx) => parallelCancelTool(services, ctx ?? {}), { name: "parallel_cancel" });
+    registerOperatorCli(api, config); // `openclaw parallel-agents …` and the gateway methods it calls
 
     let mine: Engine | undefined;
     api.registerService?.({
@@ -67,7 +69,9 @@ export default {
           log,
         });
         setCurrentEngine(mine);
-        await mine.start();
+        // Not awaited: the host gives a reloaded service 5 s to start, and resuming many open batches
+        // (reading their children's transcripts, stopping old sessions) may take longer.
+        mine.start().catch((err: unknown) => ctx?.logger?.warn?.(`parallel-agents: resuming batches failed: ${String(err)}`));
       },
       async stop() {
         if (!mine) return;

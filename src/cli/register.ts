@@ -1,0 +1,48 @@
+// Wires the operator CLI into the host: the `parallel-agents` root command (lazy, descriptor-backed; the
+// manifest's cliCommands carries the same row) and the gateway methods it calls. Touches no runtime
+// API at register time: in cli-metadata mode `api.runtime` throws.
+import type { PluginConfig } from "../config.js";
+import { type HostModelApis } from "../models/ladder.js";
+import { type Cmd, registerCommands } from "./commands.js";
+import { type GatewayMethodApi, registerGatewayMethods } from "./gateway-methods.js";
+
+export const CLI_DESCRIPTOR = {
+  name: "parallel-agents",
+  description: "Operate parallel-agents batches: status, show, cancel, doctor",
+  hasSubcommands: true,
+};
+
+export interface CliApi extends GatewayMethodApi {
+  pluginConfig?: Record<string, unknown>;
+  config?: unknown;
+  runtime?: unknown;
+  registerCli?(
+    registrar: (ctx: { program: unknown; config?: unknown }) => void | Promise<void>,
+    opts?: { descriptors?: (typeof CLI_DESCRIPTOR)[] },
+  ): void;
+}
+
+export function registerOperatorCli(api: CliApi, config: PluginConfig): void {
+  const runtime = () => api.runtime as { state?: { resolveStateDir?(): string }; modelAuth?: HostModelApis["modelAuth"] } | undefined;
+  registerGatewayMethods(api, {
+    config,
+    hostConfig: () => api.config,
+    host: () => {
+      try {
+        return { modelAuth: runtime()?.modelAuth };
+      } catch {
+        return {};
+      }
+    },
+  });
+  api.registerCli?.(
+    ({ program, config: hostConfig }) => {
+      registerCommands(program as Cmd, {
+        hostConfig: hostConfig ?? api.config,
+        pluginConfig: api.pluginConfig,
+        stateDir: () => runtime()?.state?.resolveStateDir?.(),
+      });
+    },
+    { descriptors: [CLI_DESCRIPTOR] },
+  );
+}

@@ -1,0 +1,109 @@
+// `openclaw parallel-agents status|show|cancel|doctor` against a real gateway: the CLI is the host's own
+// binary (gw().cli), our commands reach the gateway's methods, and --json is machine-readable.
+import { describe, expect, it } from "vitest";
+import { call, pluginGateway } from "./support/plugin-calls.js";
+import { sleep, useGateway } from "./support/use-gateway.js";
+
+const gw = useGateway(pluginGateway("cli"));
+
+async function cli(args: string[], code = 0) {
+  const r = await gw().cli(["parallel-agents", ...args], { timeoutMs: 90_000 });
+  expect(r.code, `${args.join(" ")}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(code);
+  return r;
+}
+
+/** The JSON document a --json command printed (stdout is reserved for it). */
+async function json(args: string[]) {
+  const r = await cli([...args, "--json"]);
+  try {
+    return JSON.parse(r.stdout.slice(r.stdout.indexOf("{")));
+  } catch {
+    throw new Error(`not JSON: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}
+
+describe("operator CLI", () => {
+  let batchId = "";
+
+  it("status lists an open batch with counts; the table names it", async () => {
+    const { details } = await call(gw(), "parallel_spawn", {
+      tasks: [
+        { label: "fast", task: "fast [[reply:X]]" },
+        { label: "slow", task: "slow [[delay:60000]] [[reply:Y]]" },
+      ],
+      waitSeconds: 0,
+    });
+    batchId = details.batchId;
+    // Wait until the fast one is done and the slow one runs.
+    for (let i = 0; i < 60; i++) {
+      const s = await json(["status"]);
+      const b = s.batches.find((x: { batchId: string }) => x.batchId === batchId);
+      expect(b, JSON.stringify(s)).toBeDefined();
+      expect(s.source).toBe("gateway");
+      if (b.counts.ok === 1 && b.counts.running === 1) {
+        expect(b).toMatchObject({ agentId: "main", open: true, complete: false, runs: 2 });
+        expect(typeof b.tokens).toBe("number");
+        expect(typeof b.costUsd).toBe("number");
+        break;
+      }
+      if (i === 59) throw new Error(`never 1 ok + 1 running: ${JSON.stringify(b)}`);
+      await sleep(500);
+    }
+    const table = await cli(["status"]);
+    expect(table.stdout).toContain(batchId);
+    expect(table.stdout).toMatch(/BATCH\s+AGENT\s+STATE/);
+  });
+
+  it("show has both runs with their attempts", async () => {
+    const v = await json(["show", batchId]);
+    expect(v.batchId).toBe(batchId);
+    const runs = Object.fromEntries(v.runs.map((r: { label: string }) => [r.label, r]));
+    expect(runs.fast).toMatchObject({ state: "ok" });
+    expect(runs.fast.attempts[0]).toMatchObject({ outcome: "ok" });
+    expect(runs.slow).toMatchObject({ state: "running" });
+    expect(runs.slow.attempts[0]).toMatchObject({ outcome: "running" });
+    const table = await cli(["show", batchId]);
+    expect(table.stdout).toContain(batchId);
+    expect(table.stdout).toMatch(/LABEL\s+STATE\s+MODEL\s+ATTEMPTS/);
+    expect(table.stdout).toContain("fast");
+  });
+
+  it("cancel stops the slow run; show then reports it cancelled", async () => {
+    const c = await json(["cancel", batchId]);
+    expect(c.stopped).toEqual(["slow"]);
+    let slow: { state: string } | undefined;
+    for (let i = 0; i < 40; i++) {
+      const v = await json(["show", batchId]);
+      slow = v.runs.find((r: { label: string }) => r.label === "slow");
+      if (slow?.state === "cancelled") break;
+      await sleep(500);
+    }
+    expect(slow?.state).toBe("cancelled");
+    const again = await cli(["cancel", batchId]);
+    expect(again.stdout).toContain(batchId);
+    expect(again.stdout).toMatch(/Nothing to stop/);
+  });
+
+  it("doctor reports the store, usable rungs, allowModelOverride and the host's sub-agent limit", async () => {
+    const d = await json(["doctor"]);
+    expect(d.source).toBe("gateway");
+    expect(d.store).toMatchObject({ ok: true, path: `${gw().dirs.state}/plugins/parallel-agents/batches.sqlite` });
+    expect(d.store.batches).toBeGreaterThanOrEqual(1);
+    expect(d.ladder.map((r: { model: string; usable: boolean }) => [r.model, r.usable])).toEqual([
+      ["fake/cheap", true],
+      ["fake/mid", true],
+      ["fake/strong", true],
+    ]);
+    expect(d.allowModelOverride).toBe(true);
+    expect(d.notify).toBe("auto");
+    expect(d.hostSubagentMaxConcurrent.value).toBeGreaterThan(0);
+    const table = await cli(["doctor"]);
+    expect(table.stdout).toContain("fake/cheap");
+    expect(table.stdout).toContain("allowModelOverride: true");
+  });
+
+  it("show of an unknown batch fails with a message", async () => {
+    const r = await cli(["show", "pa-nope"], 1);
+    expect(r.stderr).toMatch(/no batch pa-nope/);
+  });
+});
