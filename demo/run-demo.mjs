@@ -236,7 +236,8 @@ async function main() {
     say("network: loopback only (guard on)");
   }
   say(`${since()}  booting OpenClaw gateway (pinned 2026.9.6; first run provisions it into .cache/runtime)…`);
-  gw = await startGateway(gatewayOptions(provider));
+  const options = gatewayOptions(provider);
+  gw = await startGateway(options);
   if (stopping) return;
   say(`${since()}  gateway ready on ${gw.url} (pid ${gw.pid}) with plugin ${gw.pluginId}`);
   if (!provider) scriptFakeModel(gw.fake);
@@ -257,6 +258,9 @@ async function main() {
   const d0 = spawned.body.result.details;
   batchId = d0.batchId;
   say(`${since()}  parallel_spawn team "code-review" + a JSON release note → batch ${batchId}, ${d0.runs.length} runs, estimate ${d0.estimate?.tokens ?? "?"} tokens / $${d0.estimate?.costUsd ?? "?"}`);
+  // Which rungs the gateway can run: the plugin skips the others and says so in the batch's notes.
+  const ladderNotes = (d0.notes ?? []).filter((n) => /ladder|rung|escalation/i.test(n));
+  say(`ladder: ${options.pluginConfig.ladder.join(" → ")}${ladderNotes.length ? ` — ${ladderNotes.join("; ")}` : " (every rung usable on this gateway)"}`);
   say("");
   const progress = progressPrinter(batchStart);
   progress(d0.runs);

@@ -2,11 +2,11 @@
 // maxConcurrency live), waits on children through the host's bounded long-poll (never by
 // sleeping), judges what they produced, retries and escalates, and enforces timeouts, the budget
 // and cancels. Every change is a guarded transition committed to the store before it is reported.
-import { type ChildRuntime, type Transcript, type WaitResult } from "../runtime/port.js";
+import type { ChildRuntime, Transcript, WaitResult } from "../runtime/port.js";
 import { BudgetGuard, costOf } from "../orchestrator/cost.js";
 import { correctiveMessage } from "../orchestrator/json-contract.js";
 import { judgeAttempt } from "../orchestrator/judge.js";
-import { classifyHostError, decide, firstModel } from "../orchestrator/policy.js";
+import { classifyHostError, decide, firstModel, isHostNotReady } from "../orchestrator/policy.js";
 import { raceUntil } from "../orchestrator/race.js";
 import { ChildSessions } from "./children.js";
 import type { Redactor } from "../orchestrator/redact.js";
@@ -24,12 +24,13 @@ export interface SchedulerDeps {
   random?: () => number;
   /** Renders a gated run's prompt once every other run is terminal (the research synthesis). */
   ungate?: (batch: BatchRecord, run: RunRecord) => string;
-  /** Called after every committed change (waiters, progress). */
-  changed: (batch: BatchRecord, run: RunRecord) => void;
+  changed: (batch: BatchRecord, run: RunRecord) => void; // after every committed change
 }
 
 /** Longest single host wait; shorter than any host-side request limit. */
 const WAIT_SLICE_MS = 30_000;
+/** Pause before asking a host that was not ready again. */
+const NOT_READY_RETRY_MS = 1_000;
 
 type StopOutcome = "timeout" | "cancelled" | "budget";
 type Ended = { runId: string; result: WaitResult; transcript?: Transcript };
@@ -156,6 +157,8 @@ export class BatchScheduler {
         await this.children.stopAndConfirm(started.sessionKey, started.runId);
       }
     } catch (err) {
+      // A gateway still booting refuses runs ("agent unavailable during gateway startup"): try again shortly.
+      if (isHostNotReady(errorText(err))) return void this.commit(i, { kind: "defer", n, notBefore: this.now() + NOT_READY_RETRY_MS });
       await this.finish(i, attempt, classifyHostError(errorText(err)), `start failed: ${errorText(err)}`);
     }
   }

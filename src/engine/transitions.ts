@@ -19,7 +19,9 @@ export type Transition =
   /** A gated run gets its prompt and may be admitted. */
   | { kind: "ungate"; prompt: string }
   /** A run marked running without a live attempt (never written so by us; repaired, not failed). */
-  | { kind: "requeue" };
+  | { kind: "requeue" }
+  /** The host refused to start the live attempt for now (still booting): it never ran, so it is dropped. */
+  | { kind: "defer"; n: number; notBefore: number };
 
 export interface EndedAttempt {
   outcome: AttemptOutcome;
@@ -73,6 +75,12 @@ export function applyTransition(current: RunRecord, t: Transition): RunRecord | 
       run.state = t.state;
       run.error = t.error;
       run.notBefore = undefined;
+      return run;
+    case "defer":
+      if (!live || live.n !== t.n || live.runId) return undefined;
+      run.attempts.pop();
+      run.state = "queued";
+      run.notBefore = t.notBefore;
       return run;
     case "requeue":
       if (run.state !== "running" || live) return undefined;

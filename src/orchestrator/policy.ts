@@ -15,6 +15,7 @@ export const MAX_INTERRUPTIONS = 10;
 
 /** The host could not take the run yet (a gateway still starting, or going down): not the task's fault. */
 const HOST_NOT_READY = /unavailable during gateway startup|gateway is (?:starting|draining|shutting down)|runtime is no longer active/i;
+export const isHostNotReady = (message: string): boolean => HOST_NOT_READY.test(message);
 
 export function classifyHostError(message: string): AttemptOutcome {
   if (HOST_NOT_READY.test(message)) return "interrupted";

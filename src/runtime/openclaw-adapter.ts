@@ -110,6 +110,8 @@ interface HostMessage {
   content?: unknown;
   provider?: string;
   model?: string;
+  /** The model the provider's response named, when it differs from the requested one (2026.9.6). */
+  responseModel?: string;
   usage?: Record<string, unknown>;
   customType?: string;
   errorMessage?: string;
@@ -126,7 +128,8 @@ export function readTranscript(messages: unknown[]): Transcript {
     if (m.errorMessage) out.failure = m.errorMessage; // e.g. "400 ..." / "429 ..." from the provider
     usage.inputTokens += tokenField(m.usage, ["input", "inputTokens", "prompt_tokens", "input_tokens"]);
     usage.outputTokens += tokenField(m.usage, ["output", "outputTokens", "completion_tokens", "output_tokens"]);
-    if (m.provider && m.model) out.modelUsed = `${m.provider}/${m.model}`;
+    // `model` is what OpenClaw asked for; `responseModel` is who answered, when the provider says otherwise.
+    if (m.provider && m.model) out.modelUsed = `${m.provider}/${m.responseModel || m.model}`;
     const text = textOf(m.content);
     if (text.trim()) out.finalText = text;
   }

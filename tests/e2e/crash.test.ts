@@ -41,7 +41,7 @@ describe("crash safety in the real gateway", () => {
       expect(old.details.runs[0]).toMatchObject({ label: "old", state: "ok", output: "OLD-RESULT" });
       if (round === 0) await gw().restart({ signal: "SIGKILL" });
     }
-  });
+  }, 400_000);
 
   it("three SIGKILLs during a 12-task batch: 12 ok, at most one extra model request per lane that was in flight at a kill", async () => {
     const tasks = Array.from({ length: 12 }, (_, i) => ({ label: `c${i}`, task: `c${i} [[delay:2500]] [[reply:C${i}-OUT]]` }));
@@ -58,12 +58,12 @@ describe("crash safety in the real gateway", () => {
     const { details: after } = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 180 });
     expect(after.complete).toBe(true);
     expect(after.runs.map((r) => [r.state, r.output])).toEqual(tasks.map((_, i) => ["ok", `C${i}-OUT`]));
-    for (const r of after.runs) expect(r.attempts.filter((a) => a.outcome !== "interrupted")).toHaveLength(1);
+    for (const r of after.runs) expect(r.attempts.map((a) => a.outcome)).toEqual([...r.attempts.slice(0, -1).map(() => "interrupted"), "ok"]);
     const perLane = new Map<string, number>();
     for (const q of mine()) perLane.set(laneOf(q.sessionKey)!, (perLane.get(laneOf(q.sessionKey)!) ?? 0) + 1);
     for (const [lane, n] of perLane) expect(n, `lane ${lane}`).toBeLessThanOrEqual(1 + (inFlightAtKill.get(lane) ?? 0));
     expect(inFlightAtKill.size).toBeGreaterThan(0);
-  });
+  }, 600_000); // three gateway boots
 
   it("never left loopback", () => gw().assertNoEgress());
 });

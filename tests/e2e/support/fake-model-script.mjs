@@ -152,6 +152,7 @@ function behaviourFromDirectives(req) {
     else if (d.name === "empty") b.empty = true;
     else if (d.name === "invalid-json") b.invalidJson = true;
     else if (d.name === "hang") b.hang = true;
+    else if (d.name === "answer-as") b.answerAs = d.arg; // the response names another model than requested
   }
   return b;
 }
@@ -174,7 +175,7 @@ export function decide(req, rules) {
     why = "directive";
   }
   const delay = Number(b?.delay) || 0;
-  const base = { delay, why, usage: b?.usage };
+  const base = { delay, why, usage: b?.usage, ...(b?.answerAs ? { answerAs: String(b.answerAs) } : {}) };
   if (b?.hang) return { ...base, kind: "hang" };
   if (b?.error) return { ...base, kind: "error", status: Number(b.error) };
   const tools = b?.tools ?? (b?.tool ? [b.tool] : []);

@@ -74,7 +74,8 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
       return finish(false);
     }
     const id = `chatcmpl-fake-${entry.seq}`;
-    const chunk = (choices, extra) => JSON.stringify({ id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: info.model, choices, ...extra });
+    const answeredBy = answer.answerAs ?? info.model;
+    const chunk = (choices, extra) => JSON.stringify({ id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: answeredBy, choices, ...extra });
     const toolCalls = (answer.tools ?? []).map((t, i) => ({ index: i, id: `call_fake_${entry.seq}_${i}`, type: "function", name: t.name, args: JSON.stringify(t.args ?? {}) }));
     const outChars = (answer.text ?? "").length + toolCalls.reduce((n, t) => n + t.args.length, 0);
     const usage = {
@@ -88,7 +89,7 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
       const message = { role: "assistant", content: answer.text ?? null };
       if (toolCalls.length) message.tool_calls = toolCalls.map((t) => ({ id: t.id, type: "function", function: { name: t.name, arguments: t.args } }));
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ id, object: "chat.completion", model: info.model, choices: [{ index: 0, message, finish_reason: finishReason }], usage }));
+      res.end(JSON.stringify({ id, object: "chat.completion", model: answeredBy, choices: [{ index: 0, message, finish_reason: finishReason }], usage }));
       return finish(false);
     }
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
