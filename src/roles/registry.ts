@@ -7,7 +7,6 @@ import { ToolInputError } from "../errors.js";
 import { compileContract } from "../orchestrator/json-contract.js";
 import { findPackageRoot } from "./package-root.js";
 import { RESERVED_VARS, RegistryError, validateRegistryFile, type RoleSpec, type TeamSpec, type VarSpec } from "./registry-schema.js";
-import { SCHEMA_REFS, plainSchema } from "./research-schema.js";
 import { TemplateEngine, type Template } from "./templates.js";
 
 export { RegistryError } from "./registry-schema.js";
@@ -40,6 +39,8 @@ export interface Registry {
   expandTeam(team: string, vars?: Record<string, string>): TeamRun[];
   roleNames(): string[];
   teamNames(): string[];
+  /** A named output schema (skill.json "schemas", e.g. "#research-result"), as a fresh copy. */
+  schema(ref: string): Record<string, unknown> | undefined;
 }
 
 interface Role {
@@ -71,20 +72,20 @@ function insideFolder(base: string, rel: string, where: string): string {
   return full;
 }
 
+const names = (list: Iterable<string>) => [...list].join(", ") || "(none)";
+
 /** A role's schema: a named reference or an object, checked by the same rules as a caller's. */
-function roleSchema(spec: RoleSpec["outputSchema"], where: string): Record<string, unknown> | undefined {
+function roleSchema(spec: RoleSpec["outputSchema"], refs: Map<string, Record<string, unknown>>, where: string) {
   if (spec === undefined) return undefined;
-  const schema = typeof spec === "string" ? SCHEMA_REFS[spec] : spec;
-  if (!schema) throw new RegistryError(`${where}: unknown schema reference "${spec}" (known: ${Object.keys(SCHEMA_REFS).join(", ")})`);
+  const schema = typeof spec === "string" ? refs.get(spec) : spec;
+  if (!schema) throw new RegistryError(`${where}: unknown schema reference "${spec}" (known: ${names(refs.keys())})`);
   try {
     compileContract(schema);
   } catch (err) {
     throw new RegistryError(`${where}: ${(err as Error).message}`);
   }
-  return plainSchema(schema);
+  return schema;
 }
-
-const names = (list: Iterable<string>) => [...list].join(", ") || "(none)";
 
 export function loadRegistry(options: { rolesDir?: string } = {}): Registry {
   const root = findPackageRoot();
@@ -104,6 +105,7 @@ export function loadRegistry(options: { rolesDir?: string } = {}): Registry {
   }
   const roleSpecs = new Map<string, { spec: RoleSpec; base: string; source: string }>();
   const teamSpecs = new Map<string, { spec: TeamSpec; source: string }>();
+  const refs = new Map<string, Record<string, unknown>>();
   for (const { file, base, source } of files) {
     let data: unknown;
     try {
@@ -114,6 +116,7 @@ export function loadRegistry(options: { rolesDir?: string } = {}): Registry {
     const registry = validateRegistryFile(data, source);
     for (const [name, spec] of Object.entries(registry.roles ?? {})) roleSpecs.set(name, { spec, base, source });
     for (const [name, spec] of Object.entries(registry.teams ?? {})) teamSpecs.set(name, { spec, source });
+    for (const [name, schema] of Object.entries(registry.schemas ?? {})) refs.set(`#${name}`, schema as Record<string, unknown>);
   }
 
   const roles = new Map<string, Role>();
@@ -125,7 +128,7 @@ export function loadRegistry(options: { rolesDir?: string } = {}): Registry {
       }
       if (vs.required && vs.default !== undefined) throw new RegistryError(`${at}.vars.${v}: a required variable cannot have a default`);
     }
-    const outputSchema = roleSchema(spec.outputSchema, `${at}.outputSchema`);
+    const outputSchema = roleSchema(spec.outputSchema, refs, `${at}.outputSchema`);
     const file = insideFolder(base, spec.template, `${at}.template`);
     const template = engine.compile(readFileSync(file, "utf8"), `${at}.template (${spec.template})`, new Set([...Object.keys(spec.vars), ...RESERVED_VARS]));
     roles.set(name, { name, tier: spec.tier, vars: spec.vars, outputSchema, template });
@@ -189,5 +192,6 @@ export function loadRegistry(options: { rolesDir?: string } = {}): Registry {
     });
   };
 
-  return { render, expandTeam, roleNames: () => [...roles.keys()], teamNames: () => [...teams.keys()] };
+  const schema = (ref: string) => (refs.has(ref) ? structuredClone(refs.get(ref)) : undefined);
+  return { render, expandTeam, schema, roleNames: () => [...roles.keys()], teamNames: () => [...teams.keys()] };
 }

@@ -4,7 +4,6 @@ import type { Static } from "@sinclair/typebox";
 import { ToolInputError } from "../errors.js";
 import type { RunSpec } from "../orchestrator/types.js";
 import type { Registry } from "../roles/registry.js";
-import { ResearchResult } from "../roles/research-schema.js";
 import { type PluginServices, type ToolCallContext, assertMayFanOut, engineFor } from "./context.js";
 import { SYNTHESIS_LABEL, researchDetails, researchText } from "./research-view.js";
 import { buildRunSpecs } from "./run-specs.js";
@@ -29,7 +28,7 @@ function lanes(p: ResearchParams, registry: Registry) {
 }
 
 function laneSpecs(p: ResearchParams, registry: Registry, services: PluginServices, list: ReturnType<typeof lanes>): RunSpec[] {
-  const schema = (p.outputSchema as object | undefined) ?? (ResearchResult as object);
+  const schema = (p.outputSchema as object | undefined) ?? registry.schema("#research-result");
   return list.map((l, i) => {
     try {
       return buildRunSpecs("research_team", [{ role: l.role, vars: l.vars, label: l.label, model: p.model, outputSchema: schema }], registry, services.config, p.timeoutSeconds)[0];

@@ -80,7 +80,7 @@ describe("a broken rolesDir: errors name the file and the entry", () => {
       { teams: { crew: { description: "d", members: [{ role: "architect", label: "a", vars: { topic: "x" } }] } } },
       "<dir>/roles.json teams.crew.members[0].vars.topic: role architect has no such variable (allowed: problem, constraints, context)",
     ],
-    ["unknown top-level field", { roles: {}, extras: true }, "<dir>/roles.json extras: unknown field (allowed: $schema, roles, teams)"],
+    ["unknown top-level field", { roles: {}, extras: true }, "<dir>/roles.json extras: unknown field (allowed: $schema, roles, teams, schemas)"],
   ])("%s", (_name, registry, expected) => {
     expect(loadError(registry)).toContain(expected);
   });

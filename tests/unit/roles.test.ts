@@ -7,7 +7,6 @@ import { ToolInputError } from "../../src/errors.js";
 import { loadRegistry } from "../../src/roles/registry.js";
 import { findPackageRoot } from "../../src/roles/package-root.js";
 import type { RegistryFile } from "../../src/roles/registry-schema.js";
-import { ResearchResult, plainSchema } from "../../src/roles/research-schema.js";
 
 const registry = loadRegistry();
 const skill = JSON.parse(readFileSync(join(findPackageRoot(), "skill.json"), "utf8")) as Required<RegistryFile>;
@@ -61,7 +60,7 @@ describe("built-in roles", () => {
 
   it("the researcher returns the ResearchResult schema (one copy: skill.json refers to it by name)", () => {
     const out = registry.render("researcher", { vars: { topic: "x" } });
-    expect(out.outputSchema).toEqual(plainSchema(ResearchResult));
+    expect(out.outputSchema).toEqual(skill.schemas["research-result"]);
     expect(out.prompt).toContain('"openQuestions"');
     expect(out.prompt).toContain("<json-schema>");
     out.outputSchema!.title = "mutated";
