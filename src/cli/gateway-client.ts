@@ -39,6 +39,8 @@ function hostPackageRoot(): string | undefined {
   return undefined;
 }
 
+const debug = (line: string) => process.env.PA_CLI_DEBUG && process.stderr.write(`parallel-agents: ${line}\n`);
+
 let cached: Promise<GatewayRuntime | undefined> | undefined;
 
 export function loadGatewayRuntime(): Promise<GatewayRuntime | undefined> {
@@ -47,7 +49,7 @@ export function loadGatewayRuntime(): Promise<GatewayRuntime | undefined> {
     try {
       const spec = SPEC; // a variable: esbuild leaves the import to run time
       const m: unknown = await import(spec);
-      if (ok(m)) return m;
+      if (ok(m)) return debug(`loaded ${SPEC} by name`), m;
     } catch {
       /* no resolvable SDK next to the plugin */
     }
@@ -55,7 +57,7 @@ export function loadGatewayRuntime(): Promise<GatewayRuntime | undefined> {
     const file = root && join(root, "dist", "plugin-sdk", "gateway-runtime.js");
     if (file && existsSync(file)) {
       const m: unknown = await import(pathToFileURL(file).href);
-      if (ok(m)) return m;
+      if (ok(m)) return debug(`loaded ${file} from the running openclaw package`), m;
     }
     return undefined;
   })());
@@ -79,6 +81,7 @@ export async function callGateway(method: string, params: unknown, opts: Gateway
     const payload = await rt.callGatewayFromCli(method, rpcOpts, params, { progress: false });
     return { ok: true, payload: (payload ?? {}) as Record<string, unknown> };
   } catch (err) {
-    return { ok: false, unreachable: isUnreachable(rt, err), message: err instanceof Error ? err.message : String(err) };
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, unreachable: isUnreachable(rt, err), message: message.split("\n")[0].trim() };
   }
 }

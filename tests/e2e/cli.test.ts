@@ -6,8 +6,8 @@ import { sleep, useGateway } from "./support/use-gateway.js";
 
 const gw = useGateway(pluginGateway("cli"));
 
-async function cli(args: string[], code = 0) {
-  const r = await gw().cli(["parallel-agents", ...args], { timeoutMs: 90_000 });
+async function cli(args: string[], code = 0, env?: Record<string, string>) {
+  const r = await gw().cli(["parallel-agents", ...args], { timeoutMs: 90_000, env });
   expect(r.code, `${args.join(" ")}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(code);
   return r;
 }
@@ -29,40 +29,33 @@ describe("operator CLI", () => {
     const { details } = await call(gw(), "parallel_spawn", {
       tasks: [
         { label: "fast", task: "fast [[reply:X]]" },
-        { label: "slow", task: "slow [[delay:60000]] [[reply:Y]]" },
+        { label: "slow", task: "slow [[delay:240000]] [[reply:Y]]" },
       ],
       waitSeconds: 0,
     });
     batchId = details.batchId;
-    // Wait until the fast one is done and the slow one runs.
-    for (let i = 0; i < 60; i++) {
-      const s = await json(["status"]);
-      const b = s.batches.find((x: { batchId: string }) => x.batchId === batchId);
-      expect(b, JSON.stringify(s)).toBeDefined();
-      expect(s.source).toBe("gateway");
-      if (b.counts.ok === 1 && b.counts.running === 1) {
-        expect(b).toMatchObject({ agentId: "main", open: true, complete: false, runs: 2 });
-        expect(typeof b.tokens).toBe("number");
-        expect(typeof b.costUsd).toBe("number");
-        break;
-      }
-      if (i === 59) throw new Error(`never 1 ok + 1 running: ${JSON.stringify(b)}`);
-      await sleep(500);
-    }
-    const table = await cli(["status"]);
+    // The fast one done, the slow one running.
+    await gw().fake!.waitFor((log) => log.some((q) => q.sessionKey?.includes(batchId) && q.reply.text === "X" && q.endedAt) && log.some((q) => q.sessionKey?.includes(batchId) && q.lastUser.includes("slow ")), { timeoutMs: 30_000 });
+    await sleep(1000);
+    const [s, table] = await Promise.all([json(["status"]), cli(["status"], 0, { PA_CLI_DEBUG: "1" })]);
+    process.stderr.write(`[e2e] status stderr: ${table.stderr.trim()}\n`);
+    expect(s.source).toBe("gateway");
+    const b = s.batches.find((x: { batchId: string }) => x.batchId === batchId);
+    expect(b, JSON.stringify(s)).toMatchObject({ agentId: "main", open: true, complete: false, runs: 2, counts: { ok: 1, running: 1 } });
+    expect(typeof b.tokens).toBe("number");
+    expect(typeof b.costUsd).toBe("number");
     expect(table.stdout).toContain(batchId);
     expect(table.stdout).toMatch(/BATCH\s+AGENT\s+STATE/);
   });
 
   it("show has both runs with their attempts", async () => {
-    const v = await json(["show", batchId]);
+    const [v, table] = await Promise.all([json(["show", batchId]), cli(["show", batchId])]);
     expect(v.batchId).toBe(batchId);
     const runs = Object.fromEntries(v.runs.map((r: { label: string }) => [r.label, r]));
     expect(runs.fast).toMatchObject({ state: "ok" });
     expect(runs.fast.attempts[0]).toMatchObject({ outcome: "ok" });
     expect(runs.slow).toMatchObject({ state: "running" });
     expect(runs.slow.attempts[0]).toMatchObject({ outcome: "running" });
-    const table = await cli(["show", batchId]);
     expect(table.stdout).toContain(batchId);
     expect(table.stdout).toMatch(/LABEL\s+STATE\s+MODEL\s+ATTEMPTS/);
     expect(table.stdout).toContain("fast");
@@ -85,7 +78,7 @@ describe("operator CLI", () => {
   });
 
   it("doctor reports the store, usable rungs, allowModelOverride and the host's sub-agent limit", async () => {
-    const d = await json(["doctor"]);
+    const [d, table] = await Promise.all([json(["doctor"]), cli(["doctor"])]);
     expect(d.source).toBe("gateway");
     expect(d.store).toMatchObject({ ok: true, path: `${gw().dirs.state}/plugins/parallel-agents/batches.sqlite` });
     expect(d.store.batches).toBeGreaterThanOrEqual(1);
@@ -97,7 +90,6 @@ describe("operator CLI", () => {
     expect(d.allowModelOverride).toBe(true);
     expect(d.notify).toBe("auto");
     expect(d.hostSubagentMaxConcurrent.value).toBeGreaterThan(0);
-    const table = await cli(["doctor"]);
     expect(table.stdout).toContain("fake/cheap");
     expect(table.stdout).toContain("allowModelOverride: true");
   });
