@@ -14,7 +14,7 @@ import { MemoryRuntime } from "../support/memory-runtime.js";
 const unreachable = async () => ({ ok: false as const, unreachable: true, message: "Gateway not reachable (ECONNREFUSED)" });
 
 function storedBatch(): { state: string; batch: BatchRecord } {
-  const state = tempDir("pa-cli-");
+  const state = tempDir("pa-unit-cli-");
   const batch = batchOf([spec("fast"), spec("slow")]);
   batch.open = true;
   batch.runs[0].state = "ok";
