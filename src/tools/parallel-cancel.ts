@@ -1,8 +1,7 @@
 import { ToolInputError } from "../errors.js";
 import { type PluginServices, type ToolCallContext, engineFor, ownBatch } from "./context.js";
 import { batchDetails } from "./render-result.js";
-import { CancelSchema } from "./schemas.js";
-import { validateParams } from "./validate.js";
+import { CancelSchema, validateParams } from "./schemas.js";
 
 export const parallelCancelTool = (_services: PluginServices, ctx: ToolCallContext) => ({
   name: "parallel_cancel",

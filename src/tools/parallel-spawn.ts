@@ -1,9 +1,7 @@
 import { type PluginServices, type ToolCallContext, assertMayFanOut, engineFor } from "./context.js";
 import { batchDetails, batchText } from "./render-result.js";
-import { buildRunSpecs, collectTasks } from "./run-specs.js";
-import { SpawnSchema } from "./schemas.js";
-import { submitBatch } from "./start-batch.js";
-import { validateParams } from "./validate.js";
+import { buildRunSpecs, collectTasks, submitBatch } from "./batch.js";
+import { SpawnSchema, validateParams } from "./schemas.js";
 import { type OnUpdate, waitBudgetMs, waitForBatch } from "./wait.js";
 
 export const parallelSpawnTool = (services: PluginServices, ctx: ToolCallContext) => ({

@@ -1,8 +1,7 @@
 import { type PluginServices, type ToolCallContext, engineFor, ownBatch } from "./context.js";
 import { researchDetails } from "./research-view.js";
 import { batchDetails, batchText } from "./render-result.js";
-import { PollSchema } from "./schemas.js";
-import { validateParams } from "./validate.js";
+import { PollSchema, validateParams } from "./schemas.js";
 import { type OnUpdate, waitBudgetMs, waitForBatch } from "./wait.js";
 
 export const pollUntilCompleteTool = (_services: PluginServices, ctx: ToolCallContext) => ({

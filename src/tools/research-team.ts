@@ -6,10 +6,8 @@ import type { RunSpec } from "../orchestrator/types.js";
 import type { Registry } from "../roles/registry.js";
 import { type PluginServices, type ToolCallContext, assertMayFanOut, engineFor } from "./context.js";
 import { SYNTHESIS_LABEL, researchDetails, researchText } from "./research-view.js";
-import { buildRunSpecs } from "./run-specs.js";
-import { ResearchSchema } from "./schemas.js";
-import { submitBatch } from "./start-batch.js";
-import { validateParams } from "./validate.js";
+import { buildRunSpecs, submitBatch } from "./batch.js";
+import { ResearchSchema, validateParams } from "./schemas.js";
 import { type OnUpdate, waitBudgetMs, waitForBatch } from "./wait.js";
 
 type ResearchParams = Static<typeof ResearchSchema>;

@@ -1,8 +1,11 @@
-// Tool parameter schemas (TypeBox = JSON Schema). The same objects are given to the host as
-// `parameters` and compiled with Ajv in `execute`, because POST /tools/invoke skips validation.
-import { Type } from "@sinclair/typebox";
+// Tool parameter schemas (TypeBox = JSON Schema) and their validation. The same objects are given to
+// the host as `parameters` and compiled with Ajv in `execute`, because POST /tools/invoke skips
+// validation. Errors name the field path, what was wrong and what is allowed, so the model can fix its call.
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
 import { BudgetSchema } from "../config.js";
 import { ToolInputError } from "../errors.js";
+import { AjvClass } from "../lazy-deps.js";
 
 /** Size limits for model-produced input; documented in README "Limits". */
 export const LIMITS = {
@@ -98,4 +101,42 @@ export function assertBatchId(tool: string, batchId: unknown): asserts batchId i
   if (typeof batchId !== "string" || !BATCH_ID.test(batchId)) {
     throw new ToolInputError(`${tool}: batchId must be the id returned by parallel_spawn (letters, digits, - and _), got ${JSON.stringify(batchId)?.slice(0, 80)}`);
   }
+}
+
+let ajv: Ajv | undefined;
+const compiled = new WeakMap<TSchema, ValidateFunction>();
+
+/** Params as JSON (what a tool call carries), checked against the tool's schema. */
+export function validateParams<S extends TSchema>(tool: string, schema: S, params: unknown): Static<S> {
+  let check = compiled.get(schema);
+  if (!check) {
+    ajv ??= new (AjvClass())({ allErrors: true, strict: false });
+    check = ajv.compile(schema);
+    compiled.set(schema, check);
+  }
+  if (params === null || typeof params !== "object" || Array.isArray(params)) {
+    throw new ToolInputError(`${tool}: parameters must be a JSON object, got ${params === null ? "null" : Array.isArray(params) ? "an array" : typeof params}`);
+  }
+  if (!check(params)) throw new ToolInputError(`${tool}: invalid parameters: ${describeErrors(check.errors ?? [])}`);
+  try {
+    return JSON.parse(JSON.stringify(params)) as Static<S>; // only what JSON carries (no keys set on an array)
+  } catch {
+    throw new ToolInputError(`${tool}: parameters must be plain JSON (not nested thousands of levels deep)`);
+  }
+}
+
+function describeErrors(errors: ErrorObject[]): string {
+  const lines = errors
+    .filter((e) => e.keyword !== "if")
+    .slice(0, 8)
+    .map((e) => {
+      const at = e.instancePath ? e.instancePath.slice(1).replaceAll("/", ".") : "(root)";
+      if (e.keyword === "additionalProperties") {
+        const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}).join(", ");
+        return `${at}: unknown field "${String(e.params.additionalProperty)}" (allowed: ${allowed})`;
+      }
+      if (e.keyword === "enum") return `${at}: must be one of ${(e.params.allowedValues as unknown[]).join(", ")}`;
+      return `${at}: ${e.message}`;
+    });
+  return [...new Set(lines)].join("; ");
 }
