@@ -7,6 +7,7 @@
 //   parent requests fake-model requests in agent:main:main from the chat call up to and including the
 //                   notified turn's first request
 //   notice ms       last child's final model response (endedAt) -> start of the next main-session request
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { startGateway } from "../../tests/e2e/support/gateway.mjs";
 import { countingPlugin } from "../lib/counting-plugin.mjs";
@@ -84,7 +85,7 @@ export default {
       for (const n of SIZES) {
         for (let r = 0; r < repeats; r++) {
           log(`  N=${n} repeat ${r + 1}/${repeats}`);
-          runs.push({ ...(await once(n)), repeat: r });
+          runs.push({ ...(await once(n)), repeat: r, load1: loadavg()[0] });
         }
       }
     } finally {
@@ -110,7 +111,8 @@ export default {
           rows: perN.map((p) => [p.n, p.runs, round(p.heldMs, 0), round(p.childrenMs / 1000, 2), `${round(p.parentRequests, 1)} (max ${p.parentRequestsMax})`, round(p.noticeMs, 0), round(p.noticeMaxMs, 0), `${p.ended}/${p.runs}`, `${p.carried}/${p.runs}`]),
         },
       ],
-      notes: ["notice ms: last child's final model response ends -> the next agent:main:main model request starts (the notified turn)."],
+      notes: [
+        `1-min load average during the runs: ${round(Math.min(...runs.map((x) => x.load1)), 1)}-${round(Math.max(...runs.map((x) => x.load1)), 1)} on ${cpus().length} cores (timings above ~2 x cores are dominated by other work on the machine).`,"notice ms: last child's final model response ends -> the next agent:main:main model request starts (the notified turn)."],
       targets: [
         { name: "notice after the last child ends (median, worst N)", target: `<= ${TARGET_NOTICE_MS} ms`, value: round(worstNotice, 0), unit: "ms", met: worstNotice <= TARGET_NOTICE_MS },
         { name: "parent turn not held for the children", target: "every run", value: `${runs.filter((x) => x.turnEndedBeforeChildren).length}/${runs.length}`, unit: "", met: runs.every((x) => x.turnEndedBeforeChildren) },

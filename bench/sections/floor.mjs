@@ -5,6 +5,7 @@
 // Each variant is one real parent agent turn (fake model tool directive / script); every child's model
 // request takes LATENCY_MS. makespan = chat request sent -> start of the parent model request that holds
 // every child's result (for ours and floor: the request after the tool's result).
+import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startGateway } from "../../tests/e2e/support/gateway.mjs";
@@ -124,7 +125,7 @@ export default {
           if (NATIVE_AT.includes(n)) order.push("native");
           for (const v of order) {
             log(`  N=${n} repeat ${r + 1}/${repeats}: ${v}`);
-            runs.push({ ...(v === "native" ? await native(n) : await viaTool(v, n)), repeat: r });
+            runs.push({ ...(v === "native" ? await native(n) : await viaTool(v, n)), repeat: r, load1: loadavg()[0] });
           }
         }
       }
@@ -163,6 +164,7 @@ export default {
         },
       ],
       notes: [
+        `1-min load average during the runs: ${round(Math.min(...runs.map((x) => x.load1)), 1)}-${round(Math.max(...runs.map((x) => x.load1)), 1)} on ${cpus().length} cores (timings above ~2 x cores are dominated by other work on the machine).`,
         "floor = bench/lib/floor-plugin: the tool queues N jobs on a process-wide queue and wakes the plugin service's loop (20 ms poll as fallback), which per job only calls run, waitForRun and deleteSession; the tool awaits them and returns their answers.",
         "delivered ms: last child's final model response -> start of the parent request holding every result.",
       ],
