@@ -6,7 +6,7 @@ import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { ToolInputError } from "../errors.js";
 import { compileContract } from "../orchestrator/json-contract.js";
 import { findPackageRoot } from "./package-root.js";
-import { RESERVED_VARS, RegistryError, validateRegistryFile, type RoleSpec, type TeamSpec, type VarSpec } from "./registry-schema.js";
+import { RESERVED_VARS, RegistryError, validateRegistryFile, type RoleSpec, type TeamSpec } from "./registry-schema.js";
 import { TemplateEngine, type Template } from "./templates.js";
 
 export { RegistryError } from "./registry-schema.js";
@@ -19,42 +19,23 @@ export interface RenderOptions {
   outputSchema?: object;
 }
 
-export interface RenderedPrompt {
-  prompt: string;
-  /** Starting rung on the model ladder: 0 cheap, 1 mid, 2 strong. */
-  tier: number;
-  outputSchema?: Record<string, unknown>;
-}
-
-export interface TeamRun {
-  role: string;
-  label: string;
-  vars: Record<string, string>;
-}
+/** `tier`: the starting rung on the model ladder (0 cheap, 1 mid, 2 strong). */
+export type RenderedPrompt = { prompt: string; tier: number; outputSchema?: Record<string, unknown> };
 
 export interface Registry {
   /** Throws a ToolInputError for an unknown role, an unknown variable or a missing required one. */
   render(role: string, options?: RenderOptions): RenderedPrompt;
   /** The team's members as role runs; `vars` flow to the members whose role declares them. */
-  expandTeam(team: string, vars?: Record<string, string>): TeamRun[];
+  expandTeam(team: string, vars?: Record<string, string>): { role: string; label: string; vars: Record<string, string> }[];
   roleNames(): string[];
   teamNames(): string[];
   /** A named output schema (skill.json "schemas", e.g. "#research-result"), as a fresh copy. */
   schema(ref: string): Record<string, unknown> | undefined;
 }
 
-interface Role {
-  name: string;
-  tier: number;
-  vars: Record<string, VarSpec>;
-  outputSchema?: Record<string, unknown>;
-  template: Template;
-}
-
-interface Team extends TeamSpec {
-  /** Variables a caller may pass: those of the members' roles that the member does not fix. */
-  vars: string[];
-}
+type Role = Pick<RoleSpec, "tier" | "vars"> & { name: string; outputSchema?: Record<string, unknown>; template: Template };
+/** `vars`: what a caller may pass, the variables of the members' roles that the member does not fix. */
+type Team = TeamSpec & { vars: string[] };
 
 const USER_FILES = ["roles.json", "skill.json"];
 
@@ -152,7 +133,7 @@ export function loadRegistry(options: { rolesDir?: string } = {}): Registry {
     teams.set(name, { ...spec, vars: [...vars] });
   }
 
-  const render = (roleName: string, opts: RenderOptions = {}): RenderedPrompt => {
+  const render: Registry["render"] = (roleName, opts = {}) => {
     const role = roles.get(roleName);
     if (!role) throw new ToolInputError(`unknown role '${roleName}'; available roles: ${names(roles.keys())}`);
     const allowed = names(Object.keys(role.vars));
@@ -174,12 +155,10 @@ export function loadRegistry(options: { rolesDir?: string } = {}): Registry {
       // Strict mode refuses unknown names (also constructor/__proto__ lookups): say which template.
       throw new ToolInputError(`role ${role.name}: template ${role.name} failed to render: ${(err as Error).message}`);
     }
-    const out: RenderedPrompt = { prompt: `${text.trim()}\n`, tier: role.tier };
-    if (outputSchema) out.outputSchema = structuredClone(outputSchema) as Record<string, unknown>;
-    return out;
+    return { prompt: `${text.trim()}\n`, tier: role.tier, ...(outputSchema ? { outputSchema: structuredClone(outputSchema) as Record<string, unknown> } : {}) };
   };
 
-  const expandTeam = (teamName: string, vars: Record<string, string> = {}): TeamRun[] => {
+  const expandTeam: Registry["expandTeam"] = (teamName, vars = {}) => {
     const team = teams.get(teamName);
     if (!team) throw new ToolInputError(`unknown team '${teamName}'; available teams: ${names(teams.keys())}`);
     for (const k of Object.keys(vars)) {

@@ -7,68 +7,46 @@ import { RegistryError } from "./registry-schema.js";
 export type Template = (context: Record<string, unknown>) => string;
 
 const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
-
-/** Helpers available to every template. `block`/`untrusted` delimit data; `eq` picks lens/style text. */
-const HELPER_NAMES: readonly string[] = ["eq", "block", "untrusted"];
-const BUILTIN_HELPERS = new Set(["if", "unless", "each", "with", "lookup", "log", ...HELPER_NAMES]);
-
 const TAG = /^[a-z][a-z0-9-]{0,40}$/;
 
-/** Neutralise a closing delimiter inside the data so it cannot end the block early. */
-function guard(value: string, closing: string): string {
-  const re = new RegExp(`</(${closing})`, "gi");
-  return value.replace(re, "<\\/$1");
-}
+/** A helper that puts data between delimiters; a closing delimiter inside the data is neutralised so it cannot end the block early. */
+const delimiter = (helper: string, what: string, open: (name: string) => string, close: (name: string) => string) =>
+  (label: unknown, value: unknown): string => {
+    const name = String(label);
+    if (!TAG.test(name)) throw new Error(`${helper}: invalid ${what} ${JSON.stringify(name)}`);
+    const closing = close(name);
+    return `<${open(name)}>\n${String(value ?? "").replace(new RegExp(`</(${closing})`, "gi"), "<\\/$1")}\n</${closing}>`;
+  };
 
-function text(value: unknown): string {
-  return value === undefined || value === null ? "" : String(value);
-}
-
-/** `{{block "topic" topic}}` -> `<topic>\n...\n</topic>` */
-function block(tag: unknown, value: unknown): string {
-  const name = String(tag);
-  if (!TAG.test(name)) throw new Error(`block: invalid tag name ${JSON.stringify(name)}`);
-  return `<${name}>\n${guard(text(value), name)}\n</${name}>`;
-}
-
-/** `{{untrusted "lane-results" results}}` -> `<untrusted-data name="lane-results">\n...\n</untrusted-data>` */
-function untrusted(label: unknown, value: unknown): string {
-  const name = String(label);
-  if (!TAG.test(name)) throw new Error(`untrusted: invalid label ${JSON.stringify(name)}`);
-  return `<untrusted-data name="${name}">\n${guard(text(value), "untrusted-data")}\n</untrusted-data>`;
-}
+/** Helpers available to every template. `block`/`untrusted` delimit data; `eq` picks lens/style text. */
+const HELPERS: Record<string, (a: unknown, b: unknown) => unknown> = {
+  eq: (a, b) => a === b,
+  /** `{{block "topic" topic}}` -> `<topic>\n...\n</topic>` */
+  block: delimiter("block", "tag name", (n) => n, (n) => n),
+  /** `{{untrusted "lane-results" results}}` -> `<untrusted-data name="lane-results">\n...\n</untrusted-data>` */
+  untrusted: delimiter("untrusted", "label", (n) => `untrusted-data name="${n}"`, () => "untrusted-data"),
+};
+const BUILTIN_HELPERS = new Set(["if", "unless", "each", "with", "lookup", "log", ...Object.keys(HELPERS)]);
 
 export class TemplateEngine {
   private readonly env = loadHandlebars().create();
 
   constructor() {
-    // Helpers are called with a trailing `options` argument; take only the positional ones.
-    this.env.registerHelper("eq", (a: unknown, b: unknown) => a === b);
-    this.env.registerHelper("block", (tag: unknown, value: unknown) => block(tag, value));
-    this.env.registerHelper("untrusted", (label: unknown, value: unknown) => untrusted(label, value));
-  }
-
-  private hasPartial(name: string): boolean {
-    return Object.hasOwn(this.env.partials, name);
+    // Helpers are called with a trailing `options` argument; they take only the positional ones.
+    for (const [name, helper] of Object.entries(HELPERS)) this.env.registerHelper(name, (a: unknown, b: unknown) => helper(a, b));
   }
 
   registerPartial(name: string, source: string, file: string): void {
-    const ast = this.parse(source, file);
-    this.check(ast, file, null);
-    this.env.registerPartial(name, this.compileAst(ast));
+    this.env.registerPartial(name, this.compile(source, file, null));
   }
 
   /**
    * Parse + check a role template now (so registry errors surface at load) and compile it once.
    * `allowed` is the set of top-level names the template may reference.
    */
-  compile(source: string, file: string, allowed: ReadonlySet<string>): Template {
+  compile(source: string, file: string, allowed: ReadonlySet<string> | null): Template {
     const ast = this.parse(source, file);
     this.check(ast, file, allowed);
-    return this.compileAst(ast);
-  }
-
-  private compileAst(ast: hbs.AST.Program): Template {
     const fn = this.env.compile(ast, COMPILE_OPTIONS);
     return (context) => fn(context);
   }
@@ -88,11 +66,8 @@ export class TemplateEngine {
       throw new RegistryError(`${file}${line ? `:${line}` : ""}: ${what}`);
     };
     const checkPath = (p: hbs.AST.PathExpression) => {
-      if (!allowed || p.data || p.depth > 0 || p.parts.length === 0) return;
-      const head = p.parts[0] ?? "";
-      if (!allowed.has(head)) {
-        fail(p, `uses {{${p.original}}} but the role declares no variable '${head}' (declared: ${[...allowed].join(", ")})`);
-      }
+      if (!allowed || p.data || p.depth > 0 || p.parts.length === 0 || allowed.has(p.parts[0])) return;
+      fail(p, `uses {{${p.original}}} but the role declares no variable '${p.parts[0]}' (declared: ${[...allowed].join(", ")})`);
     };
     const expr = (e: hbs.AST.Expression) => {
       if (e.type === "PathExpression") checkPath(e as hbs.AST.PathExpression);
@@ -106,6 +81,9 @@ export class TemplateEngine {
       } else if (!BUILTIN_HELPERS.has(name)) {
         expr(n.path);
       }
+      args(n);
+    };
+    const args = (n: { params: hbs.AST.Expression[]; hash?: hbs.AST.Hash }) => {
       n.params.forEach(expr);
       n.hash?.pairs.forEach((pair) => expr(pair.value));
     };
@@ -127,9 +105,8 @@ export class TemplateEngine {
           case "PartialBlockStatement": {
             const p = node as hbs.AST.PartialStatement;
             const name = p.name.type === "PathExpression" ? (p.name as hbs.AST.PathExpression).original : undefined;
-            if (!name || !this.hasPartial(name)) fail(p, `unknown partial '${String(name ?? "(dynamic)")}'`);
-            p.params.forEach(expr);
-            p.hash?.pairs.forEach((pair) => expr(pair.value));
+            if (!name || !Object.hasOwn(this.env.partials, name)) fail(p, `unknown partial '${String(name ?? "(dynamic)")}'`);
+            args(p);
             break;
           }
           case "DecoratorBlock":
