@@ -107,24 +107,19 @@ function resolveModels(tool: string, specs: RunSpec[], options: BatchOptions, se
 /** Records the batch and hands it to the engine. Returns the call's hold on it (taken before the batch can end) and the estimate. */
 export function submitBatch(engine: Engine, services: PluginServices, b: NewBatch) {
   const c = services.config;
-  const options: BatchOptions = {
-    maxConcurrency: b.call.maxConcurrency ?? c.maxConcurrency,
-    retries: b.call.retries ?? c.retries,
-    escalate: b.call.escalate ?? true,
-    ladder: b.call.ladder ?? c.ladder,
-    modelOverride: c.modelOverride,
-    budget: b.call.budget ?? c.budget,
-    prices: c.prices,
-  };
+  const { maxConcurrency = c.maxConcurrency, retries = c.retries, escalate = true, ladder = c.ladder, budget = c.budget } = b.call;
+  const options: BatchOptions = { maxConcurrency, retries, escalate, ladder, modelOverride: c.modelOverride, budget, prices: c.prices };
   const notes: string[] = [];
-  const runs: RunRecord[] = resolveModels(b.tool, b.specs, options, services, notes).map((spec) => ({ spec, state: "queued", attempts: [] }));
+  const specs = resolveModels(b.tool, b.specs, options, services, notes);
+  const runs: RunRecord[] = specs.map((spec) => ({ spec, state: "queued", attempts: [] }));
   const estimate = estimateBatch(
     runs.map((r) => ({ promptChars: r.spec.prompt.length, model: firstModel(r, options) })),
     { prices: options.prices, defaultModel: options.ladder[0] },
   );
   const refusal = new BudgetGuard(options.budget).wouldExceed(estimate);
   if (refusal) throw new ToolInputError(`${b.tool} refused before starting anything: ${refusal}. Raise budget.maxTokens / budget.maxCostUsd or send fewer tasks.`);
-  if (!options.modelOverride) notes.push(b.specs.some((s) => s.model) ? `model pins were not applied; ${MODEL_OVERRIDE_HINT}` : MODEL_OVERRIDE_HINT);
+  const pinned = b.specs.some((s) => s.model);
+  if (!options.modelOverride) notes.push(pinned ? `model pins were not applied; ${MODEL_OVERRIDE_HINT}` : MODEL_OVERRIDE_HINT);
   const batch: BatchRecord = {
     batchId: `pa-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`,
     createdAt: Date.now(),

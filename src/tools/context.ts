@@ -24,19 +24,15 @@ export interface PluginServices {
 
 export function createServices(config: PluginConfig, models?: () => HostModelView): PluginServices {
   let registry: Registry | undefined;
-  return {
-    config,
-    models,
-    registry() {
-      if (registry) return registry;
-      try {
-        return (registry = loadRegistry({ rolesDir: config.rolesDir }));
-      } catch (err) {
-        // A broken rolesDir is the operator's input: say which file and entry, as a 400.
-        throw new ToolInputError(`the role registry could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    },
+  const load = () => {
+    try {
+      return loadRegistry({ rolesDir: config.rolesDir });
+    } catch (err) {
+      // A broken rolesDir is the operator's input: say which file and entry, as a 400.
+      throw new ToolInputError(`the role registry could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
+    }
   };
+  return { config, models, registry: () => (registry ??= load()) };
 }
 
 /** The engine of this gateway process; without one (no gateway, e.g. `openclaw agent --local`) says what to run. */

@@ -6,17 +6,12 @@ import { fence, runView } from "./render-result.js";
 
 export const SYNTHESIS_LABEL = "synthesis";
 
-interface FailedLane {
-  topic: string;
-  label: string;
-  state: string;
-  error?: string;
-}
-
 function lanes(batch: BatchRecord) {
   const byLabel = new Map(batch.runs.map((r) => [r.spec.label, r]));
   return (batch.workflow?.lanes ?? []).map((lane) => ({ lane, run: byLabel.get(lane.label)! }));
 }
+
+type FailedLane = { topic: string; label: string; state: string; error?: string };
 
 function failedLanes(batch: BatchRecord): FailedLane[] {
   return lanes(batch)

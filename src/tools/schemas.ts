@@ -1,22 +1,15 @@
 // Tool parameter schemas (TypeBox = JSON Schema) and their validation. The same objects are given to
 // the host as `parameters` and compiled with Ajv in `execute`, because POST /tools/invoke skips
 // validation. Errors name the field path, what was wrong and what is allowed, so the model can fix its call.
-import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Type, type Static, type TProperties, type TSchema } from "@sinclair/typebox";
 import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
 import { BudgetSchema } from "../config.js";
 import { ToolInputError } from "../errors.js";
 import { AjvClass } from "../lazy-deps.js";
 
 /** Size limits for model-produced input; documented in README "Limits". */
-export const LIMITS = {
-  taskChars: 20_000,
-  varChars: 20_000,
-  vars: 32,
-  labelChars: 64,
-  topicChars: 2_000,
-  ladder: 10,
-  labels: 500,
-};
+const LIMITS = { taskChars: 20_000, varChars: 20_000, vars: 32, labelChars: 64, topicChars: 2_000, ladder: 10, labels: 500 };
+const Strict = <P extends TProperties>(properties: P) => Type.Object(properties, { additionalProperties: false });
 
 const Label = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", maxLength: LIMITS.labelChars });
 const ModelRef = Type.String({ pattern: "^[A-Za-z0-9._-]+/[A-Za-z0-9._:@/-]+$", maxLength: 200 });
@@ -25,18 +18,15 @@ const Vars = Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$", maxL
 });
 const OutputSchema = Type.Object({}, { additionalProperties: true, description: "JSON Schema the child's reply must match" });
 
-export const TaskSchema = Type.Object(
-  {
-    task: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.taskChars })),
-    role: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    vars: Type.Optional(Vars),
-    label: Type.Optional(Label),
-    model: Type.Optional(ModelRef),
-    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7200 })),
-    outputSchema: Type.Optional(OutputSchema),
-  },
-  { additionalProperties: false },
-);
+export const TaskSchema = Strict({
+  task: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.taskChars })),
+  role: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  vars: Type.Optional(Vars),
+  label: Type.Optional(Label),
+  model: Type.Optional(ModelRef),
+  timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7200 })),
+  outputSchema: Type.Optional(OutputSchema),
+});
 
 const batchOptions = {
   maxConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
@@ -53,47 +43,35 @@ const waitOptions = {
   notify: Type.Optional(Type.Boolean({ description: "Tell this session when the batch ends (default: the plugin's notify setting)" })),
 };
 
-export const SpawnSchema = Type.Object(
-  {
-    tasks: Type.Optional(Type.Array(TaskSchema, { minItems: 1, maxItems: 500 })),
-    team: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    vars: Type.Optional(Vars),
-    ...batchOptions,
-    ...waitOptions,
-  },
-  { additionalProperties: false },
-);
+export const SpawnSchema = Strict({
+  tasks: Type.Optional(Type.Array(TaskSchema, { minItems: 1, maxItems: 500 })),
+  team: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  vars: Type.Optional(Vars),
+  ...batchOptions,
+  ...waitOptions,
+});
 
-export const PollSchema = Type.Object(
-  {
-    batchId: Type.String({ minLength: 1, maxLength: 80 }),
-    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
-  },
-  { additionalProperties: false },
-);
+export const PollSchema = Strict({
+  batchId: Type.String({ minLength: 1, maxLength: 80 }),
+  timeoutSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+});
 
-export const CancelSchema = Type.Object(
-  {
-    batchId: Type.String({ minLength: 1, maxLength: 80 }),
-    labels: Type.Optional(Type.Array(Label, { minItems: 1, maxItems: LIMITS.labels })),
-  },
-  { additionalProperties: false },
-);
+export const CancelSchema = Strict({
+  batchId: Type.String({ minLength: 1, maxLength: 80 }),
+  labels: Type.Optional(Type.Array(Label, { minItems: 1, maxItems: LIMITS.labels })),
+});
 
-export const ResearchSchema = Type.Object(
-  {
-    topics: Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.topicChars }), { minItems: 1, maxItems: 500 }),
-    brief: Type.Optional(Type.String({ maxLength: LIMITS.taskChars })),
-    lenses: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 8 })),
-    synthesize: Type.Optional(Type.Boolean()),
-    outputSchema: Type.Optional(OutputSchema),
-    model: Type.Optional(ModelRef),
-    ...batchOptions,
-    ...waitOptions,
-  },
-  { additionalProperties: false },
-);
+export const ResearchSchema = Strict({
+  topics: Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.topicChars }), { minItems: 1, maxItems: 500 }),
+  brief: Type.Optional(Type.String({ maxLength: LIMITS.taskChars })),
+  lenses: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 8 })),
+  synthesize: Type.Optional(Type.Boolean()),
+  outputSchema: Type.Optional(OutputSchema),
+  model: Type.Optional(ModelRef),
+  ...batchOptions,
+  ...waitOptions,
+});
 
 const BATCH_ID = /^[A-Za-z0-9_-]{4,80}$/;
 
