@@ -44,7 +44,12 @@ export class BatchStore {
     if (!options.readOnly) db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
     const store = new BatchStore(path, db);
     if (!options.readOnly) {
-      store.migrate();
+      try {
+        store.migrate();
+      } catch (err) {
+        db.close();
+        throw err;
+      }
       store.tx(() => importJsonlLedger(join(dir, "batches"), (batch) => store.insertIfAbsent(batch)));
     }
     return store;
@@ -123,7 +128,7 @@ export class BatchStore {
       const doomed = this.db
         .prepare(
           `SELECT id FROM batches WHERE open = 0 AND (updated_at < ? OR id NOT IN
-             (SELECT id FROM batches ORDER BY created_at DESC LIMIT ?))`,
+             (SELECT id FROM batches WHERE open = 0 ORDER BY created_at DESC LIMIT ?))`,
         )
         .all(cutoff, maxBatches)
         .map((r) => r.id as string);

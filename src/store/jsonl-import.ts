@@ -21,7 +21,8 @@ export function importJsonlLedger(dir: string, insert: (batch: BatchRecord) => v
     insert(batch);
     imported++;
   }
-  renameSync(dir, `${dir}.imported`);
+  // A second old ledger (say a 0.1 plugin ran on this state folder again) gets a folder of its own.
+  renameSync(dir, existsSync(`${dir}.imported`) ? `${dir}.imported-${Date.now()}` : `${dir}.imported`);
   return imported;
 }
 
