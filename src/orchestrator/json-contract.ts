@@ -13,10 +13,8 @@ export type CheckResult =
   | { ok: true; value: unknown; repaired: boolean }
   | { ok: false; kind: "invalid_json" | "schema_violation"; errors: string[] };
 
-export interface Contract {
-  /** Path-qualified problems (at most MAX_ERRORS lines); empty when `value` conforms. */
-  validate(value: unknown): string[];
-}
+/** `validate` lists path-qualified problems (at most MAX_ERRORS lines); none when `value` conforms. */
+export type Contract = { validate(value: unknown): string[] };
 
 // Caller schemas come from model tool calls: their size and depth are bounded (depth also stops cycles).
 const MAX_SCHEMA_BYTES = 64 * 1024;

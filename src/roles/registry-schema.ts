@@ -69,10 +69,7 @@ let validator: ValidateFunction | undefined;
 
 /** `/roles/researcher/vars/0` -> `roles.researcher.vars[0]` */
 const fieldPath = (pointer: string) =>
-  pointer
-    .split("/")
-    .slice(1)
-    .map((raw) => raw.replace(/~1/g, "/").replace(/~0/g, "~"))
+  pointer.split("/").slice(1).map((raw) => raw.replace(/~1/g, "/").replace(/~0/g, "~"))
     .reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), "");
 
 /** The error's field and message; `hinted` when the message is ours rather than Ajv's. */

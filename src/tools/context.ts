@@ -8,7 +8,6 @@ import { callerDepth } from "../orchestrator/session-keys.js";
 import type { BatchRecord } from "../orchestrator/types.js";
 import { type Registry, loadRegistry } from "../roles/registry.js";
 import { ToolInputError } from "../errors.js";
-import { assertBatchId } from "./schemas.js";
 
 export interface ToolCallContext {
   sessionKey?: string;
@@ -48,7 +47,9 @@ export const callerAgent = (ctx: ToolCallContext): string => ctx.agentId ?? /^ag
 
 /** The caller's own batch: unknown ids and other agents' batches are refused alike, leaking nothing. */
 export function ownBatch(tool: string, engine: Engine, batchId: unknown, ctx: ToolCallContext): BatchRecord {
-  assertBatchId(tool, batchId);
+  if (typeof batchId !== "string" || !/^[A-Za-z0-9_-]{4,80}$/.test(batchId)) {
+    throw new ToolInputError(`${tool}: batchId must be the id returned by parallel_spawn (letters, digits, - and _), got ${JSON.stringify(batchId)?.slice(0, 80)}`);
+  }
   const batch = engine.get(batchId);
   if (!batch) throw new ToolInputError(`${tool}: unknown batchId "${batchId}": no such batch in this gateway (it may have expired)`);
   const agent = callerAgent(ctx);

@@ -40,15 +40,12 @@ export function runView(run: RunRecord) {
 
 export function counts(runs: RunRecord[]) {
   const c = { ok: 0, failed: 0, timedOut: 0, cancelled: 0, running: 0, queued: 0 };
-  for (const r of runs) {
-    if (r.state === "timed_out") c.timedOut++;
-    else c[r.state]++;
-  }
+  for (const r of runs) c[r.state === "timed_out" ? "timedOut" : r.state]++;
   return c;
 }
 
 /** `details` shared by parallel_spawn and poll_until_complete. */
-export function batchDetails(batch: BatchRecord, notes: string[] = []) {
+export function batchDetails(batch: BatchRecord) {
   const runs = batch.runs.map(runView);
   const complete = isComplete(batch);
   const finished = runs.filter((r) => TERMINAL_STATES.has(r.state));
@@ -59,7 +56,7 @@ export function batchDetails(batch: BatchRecord, notes: string[] = []) {
     counts: counts(batch.runs),
     usage: batchTotals(batch),
     ...(!complete && finished.length ? { partial: true, results: finished } : {}),
-    ...(notes.length || batch.notes.length ? { notes: [...batch.notes, ...notes] } : {}),
+    ...(batch.notes.length ? { notes: [...batch.notes] } : {}),
   };
 }
 

@@ -34,19 +34,14 @@ export function synthesisVars(batch: BatchRecord): Record<string, string> {
 }
 
 export function researchDetails(batch: BatchRecord) {
-  const results = lanes(batch).map(({ lane, run }) => {
-    const v = runView(run);
-    return {
-      topic: lane.topic,
-      ...(lane.lens ? { lens: lane.lens } : {}),
-      label: lane.label,
-      state: run.state,
-      data: run.json ?? null,
-      model: v.model,
-      attempts: v.attempts,
-      ...(run.error ? { error: run.error } : {}),
-    };
-  });
+  const results = lanes(batch).map(({ lane, run }) => ({
+    topic: lane.topic,
+    ...(lane.lens ? { lens: lane.lens } : {}),
+    label: lane.label,
+    state: run.state,
+    data: run.json ?? null,
+    ...modelAndAttempts(run),
+  }));
   const failed = failedLanes(batch);
   const synth = batch.runs.find((r) => r.spec.label === SYNTHESIS_LABEL && !batch.workflow?.lanes.some((l) => l.label === r.spec.label));
   return {
@@ -59,9 +54,14 @@ export function researchDetails(batch: BatchRecord) {
   };
 }
 
+/** The run's model, attempts and error, as runView reports them. */
+function modelAndAttempts(run: RunRecord) {
+  const { model, attempts } = runView(run);
+  return { model, attempts, ...(run.error ? { error: run.error } : {}) };
+}
+
 function synthesisView(run: RunRecord, failed: FailedLane[]) {
-  const v = runView(run);
-  let output = v.output;
+  let output = runView(run).output;
   if (TERMINAL_STATES.has(run.state)) {
     const missing = failed.filter((f) => !output.toLowerCase().includes(f.topic.toLowerCase()));
     if (missing.length) {
@@ -69,7 +69,7 @@ function synthesisView(run: RunRecord, failed: FailedLane[]) {
       output = [output.trimEnd(), ...lines].filter(Boolean).join("\n");
     }
   }
-  return { state: run.state, output, model: v.model, attempts: v.attempts, ...(run.error ? { error: run.error } : {}) };
+  return { state: run.state, output, ...modelAndAttempts(run) };
 }
 
 export type ResearchDetails = ReturnType<typeof researchDetails>;

@@ -73,14 +73,6 @@ export const ResearchSchema = Strict({
   ...waitOptions,
 });
 
-const BATCH_ID = /^[A-Za-z0-9_-]{4,80}$/;
-
-export function assertBatchId(tool: string, batchId: unknown): asserts batchId is string {
-  if (typeof batchId !== "string" || !BATCH_ID.test(batchId)) {
-    throw new ToolInputError(`${tool}: batchId must be the id returned by parallel_spawn (letters, digits, - and _), got ${JSON.stringify(batchId)?.slice(0, 80)}`);
-  }
-}
-
 let ajv: Ajv | undefined;
 const compiled = new WeakMap<TSchema, ValidateFunction>();
 
