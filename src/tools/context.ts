@@ -59,13 +59,14 @@ export function ownBatch(tool: string, engine: Engine, batchId: unknown, ctx: To
   return batch;
 }
 
-/** Children may not fan out again beyond maxDepth (default: children cannot fan out at all). */
-export function assertMayFanOut(tool: string, ctx: ToolCallContext, config: PluginConfig): number {
+/** A fan-out call: the caller's depth (children may not fan out beyond maxDepth, by default not at all) and the registry. */
+export function fanOut(tool: string, ctx: ToolCallContext, services: PluginServices): { depth: number; registry: Registry } {
   const depth = callerDepth(ctx.sessionKey);
-  if (depth + 1 > config.maxDepth) {
+  const { maxDepth } = services.config;
+  if (depth + 1 > maxDepth) {
     throw new ToolInputError(
-      `${tool} refused: this session is a sub-agent at depth ${depth} and maxDepth is ${config.maxDepth}, so it cannot fan out further. Do the work yourself and return your result to the parent.`,
+      `${tool} refused: this session is a sub-agent at depth ${depth} and maxDepth is ${maxDepth}, so it cannot fan out further. Do the work yourself and return your result to the parent.`,
     );
   }
-  return depth;
+  return { depth, registry: services.registry() };
 }

@@ -1,4 +1,4 @@
-import { type PluginServices, type ToolCallContext, assertMayFanOut, engineFor } from "./context.js";
+import { type PluginServices, type ToolCallContext, engineFor, fanOut } from "./context.js";
 import { batchDetails, batchText } from "./render-result.js";
 import { buildRunSpecs, collectTasks, submitBatch } from "./batch.js";
 import { SpawnSchema, validateParams } from "./schemas.js";
@@ -13,8 +13,7 @@ export const parallelSpawnTool = (services: PluginServices, ctx: ToolCallContext
   catalogMode: "direct-only" as const,
   async execute(_id: string, raw: unknown, signal?: AbortSignal, onUpdate?: OnUpdate) {
     const p = validateParams("parallel_spawn", SpawnSchema, raw);
-    const depth = assertMayFanOut("parallel_spawn", ctx, services.config);
-    const registry = services.registry();
+    const { depth, registry } = fanOut("parallel_spawn", ctx, services);
     const specs = buildRunSpecs("parallel_spawn", collectTasks(p, registry), registry, services.config, p.timeoutSeconds);
     const engine = engineFor("parallel_spawn");
     const { batch, release, estimate } = submitBatch(engine, services, { tool: "parallel_spawn", specs, call: p, ctx, depth });

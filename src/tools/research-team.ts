@@ -4,7 +4,7 @@ import type { Static } from "@sinclair/typebox";
 import { ToolInputError } from "../errors.js";
 import type { RunSpec } from "../orchestrator/types.js";
 import type { Registry } from "../roles/registry.js";
-import { type PluginServices, type ToolCallContext, assertMayFanOut, engineFor } from "./context.js";
+import { type PluginServices, type ToolCallContext, engineFor, fanOut } from "./context.js";
 import { SYNTHESIS_LABEL, researchDetails, researchText } from "./research-view.js";
 import { buildRunSpecs, submitBatch } from "./batch.js";
 import { ResearchSchema, validateParams } from "./schemas.js";
@@ -47,8 +47,7 @@ export const researchTeamTool = (services: PluginServices, ctx: ToolCallContext)
   catalogMode: "direct-only" as const,
   async execute(_id: string, raw: unknown, signal?: AbortSignal, onUpdate?: OnUpdate) {
     const p = validateParams("research_team", ResearchSchema, raw);
-    const depth = assertMayFanOut("research_team", ctx, services.config);
-    const registry = services.registry();
+    const { depth, registry } = fanOut("research_team", ctx, services);
     const list = lanes(p, registry);
     const specs = laneSpecs(p, registry, services, list);
     if (p.synthesize !== false) {

@@ -89,11 +89,15 @@ export function validateParams<S extends TSchema>(tool: string, schema: S, param
   }
   if (!check(params)) throw new ToolInputError(`${tool}: invalid parameters: ${describeErrors(check.errors ?? [])}`);
   try {
-    return JSON.parse(JSON.stringify(params)) as Static<S>; // only what JSON carries (no keys set on an array)
+    return plain(params) as Static<S>;
   } catch {
     throw new ToolInputError(`${tool}: parameters must be plain JSON (not nested thousands of levels deep)`);
   }
 }
+
+/** A copy holding what a JSON call carries: arrays by index (keys set on an array are dropped), objects by own keys. */
+const plain = (v: unknown): unknown =>
+  Array.isArray(v) ? Array.from(v, plain) : v !== null && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)])) : v;
 
 function describeErrors(errors: ErrorObject[]): string {
   const lines = errors
