@@ -22,8 +22,7 @@ function attemptView(a: Attempt) {
 export function runView(run: RunRecord) {
   const last = run.attempts[run.attempts.length - 1];
   const output = run.output ?? "";
-  const tokens = run.attempts.reduce((n, a) => n + a.tokens, 0);
-  const costUsd = run.attempts.reduce((n, a) => n + a.costUsd, 0);
+  const sum = (pick: (a: Attempt) => number) => run.attempts.reduce((n, a) => n + pick(a), 0);
   return {
     label: run.spec.label,
     state: run.state,
@@ -33,7 +32,7 @@ export function runView(run: RunRecord) {
     ...(run.json !== undefined ? { json: run.json } : {}),
     model: last?.modelUsed ?? last?.model ?? "default",
     attempts: run.attempts.map(attemptView),
-    usage: { tokens, costUsd: round(costUsd) },
+    usage: { tokens: sum((a) => a.tokens), costUsd: round(sum((a) => a.costUsd)) },
     ...(run.error ? { error: run.error } : {}),
   };
 }

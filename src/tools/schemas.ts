@@ -100,17 +100,14 @@ const plain = (v: unknown): unknown =>
   Array.isArray(v) ? Array.from(v, plain) : v !== null && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)])) : v;
 
 function describeErrors(errors: ErrorObject[]): string {
-  const lines = errors
-    .filter((e) => e.keyword !== "if")
-    .slice(0, 8)
-    .map((e) => {
-      const at = e.instancePath ? e.instancePath.slice(1).replaceAll("/", ".") : "(root)";
-      if (e.keyword === "additionalProperties") {
-        const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}).join(", ");
-        return `${at}: unknown field "${String(e.params.additionalProperty)}" (allowed: ${allowed})`;
-      }
-      if (e.keyword === "enum") return `${at}: must be one of ${(e.params.allowedValues as unknown[]).join(", ")}`;
-      return `${at}: ${e.message}`;
-    });
+  const lines = errors.filter((e) => e.keyword !== "if").slice(0, 8).map((e) => {
+    const at = e.instancePath ? e.instancePath.slice(1).replaceAll("/", ".") : "(root)";
+    if (e.keyword === "additionalProperties") {
+      const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}).join(", ");
+      return `${at}: unknown field "${String(e.params.additionalProperty)}" (allowed: ${allowed})`;
+    }
+    if (e.keyword === "enum") return `${at}: must be one of ${(e.params.allowedValues as unknown[]).join(", ")}`;
+    return `${at}: ${e.message}`;
+  });
   return [...new Set(lines)].join("; ");
 }
