@@ -14,7 +14,7 @@ const Price = Type.Object(
 export const BudgetSchema = Type.Object(
   {
     maxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
-    maxCostUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    maxCostUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 })),
   },
   { additionalProperties: false },
 );
