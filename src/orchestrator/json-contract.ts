@@ -14,7 +14,8 @@ export type CheckResult =
   | { ok: false; kind: "invalid_json" | "schema_violation"; errors: string[] };
 
 /** `validate` lists path-qualified problems (at most MAX_ERRORS lines); none when `value` conforms. */
-export type Contract = { validate(value: unknown): string[] };
+/** `schema` is the caller's schema as checked: key-sorted, without `__proto__` keys; use it, not the original. */
+export type Contract = { validate(value: unknown): string[]; schema: object };
 
 // Caller schemas come from model tool calls: their size and depth are bounded (depth also stops cycles).
 const MAX_SCHEMA_BYTES = 64 * 1024;
@@ -85,7 +86,10 @@ export function compileContract(schema: object): Contract {
   } finally {
     ajv.removeSchema(); // back to the meta-schemas only: no caller's schema or $id stays to meet the next
   }
-  const contract: Contract = { validate: (value) => (check(value) ? [] : capErrors([...new Set((check.errors ?? []).map(formatError))])) };
+  const contract: Contract = {
+    validate: (value) => (check(value) ? [] : capErrors([...new Set((check.errors ?? []).map(formatError))])),
+    schema: JSON.parse(key) as object,
+  };
   if (contracts.size >= 256) contracts.delete(contracts.keys().next().value!);
   contracts.set(key, contract);
   return contract;

@@ -47,8 +47,8 @@ export function buildRunSpecs(tool: string, tasks: TaskInput[], registry: Regist
     let tier = 0;
     let outputSchema = t.outputSchema as object | undefined;
     // The caller's schema is checked once (size, depth, JSON Schema) before the renderer or the prompt
-    // touch it; a role's own schema was checked when the registry loaded.
-    if (outputSchema) wrap(`${at}.outputSchema`, () => compileContract(outputSchema!));
+    // touch it, and from then on its checked copy is used; a role's own schema was checked when the registry loaded.
+    if (outputSchema) outputSchema = wrap(`${at}.outputSchema`, () => compileContract(outputSchema!)).schema;
     if (t.role) {
       const rendered = wrap(at, () => registry.render(t.role!, { vars: t.vars ?? {}, task: t.task, outputSchema }));
       prompt = rendered.prompt;

@@ -154,6 +154,14 @@ describe("models the gateway can run", () => {
     expect(host.memory.runs).toHaveLength(0);
   });
 
+  it("an outputSchema hiding deep junk under __proto__ is used as checked: the junk never reaches a prompt or the store", async () => {
+    const host = await fakeHost({ script: () => ({ reply: '{"a": 1}' }) });
+    const outputSchema = JSON.parse(`{"type":"object","__proto__":${'{"x":'.repeat(300)}1${"}".repeat(300)}}`);
+    const { details } = await host.call("research_team", { topics: ["t"], outputSchema, synthesize: false, waitSeconds: 5 });
+    expect(details.results[0]).toMatchObject({ state: "ok", data: { a: 1 } });
+    expect(host.memory.runs[0].req.message).not.toContain('"x":');
+  });
+
   it("a blank task is refused naming the field", async () => {
     const host = await fakeHost();
     await expect(host.call("parallel_spawn", { tasks: [{ task: "ok" }, { task: "   \n " }] })).rejects.toThrow(/tasks\.1\.task: is blank/);
