@@ -98,7 +98,7 @@ describe("parallel-agents in the real gateway", () => {
 
   it("a hanging child times out (its request is aborted) while the batch's other runs succeed", async () => {
     const { details } = await call(gw(), "parallel_spawn", {
-      tasks: [task("ok1", "[[reply:OK1]]"), task("hung", "[[hang]]", { timeoutSeconds: 4 }), task("ok2", "[[delay:500]] [[reply:OK2]]")],
+      tasks: [task("ok1", "[[reply:OK1]]"), task("hung", "[[hang]]", { timeoutSeconds: 8 }), task("ok2", "[[delay:500]] [[reply:OK2]]")],
       waitSeconds: 60,
     });
     expect(details.complete).toBe(true);
