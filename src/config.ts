@@ -1,7 +1,7 @@
 // Plugin configuration (`plugins.entries.parallel-agents.config`): one TypeBox schema is the
 // source of truth; openclaw.plugin.json carries the same JSON Schema (a unit test keeps them equal).
 import { type Static, Type } from "@sinclair/typebox";
-import { DEFAULT_PRICES } from "./orchestrator/cost.js";
+import { DEFAULT_PRICES } from "./batch/cost.js";
 
 export const PLUGIN_ID = "parallel-agents";
 export const DEFAULT_LADDER = ["anthropic/claude-haiku-4-5", "kimi-coding/k2p5", "anthropic/claude-opus-4-5"];

@@ -10,8 +10,8 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 const ENTRY = `
-export { BatchRunner } from "./src/orchestrator/batch-runner.ts";
-export { Ledger } from "./src/orchestrator/ledger.ts";
+export { BatchRunner } from "./src/batch/batch-runner.ts";
+export { Ledger } from "./src/batch/ledger.ts";
 export { MemoryRuntime } from "./tests/support/memory-runtime.ts";
 `;
 

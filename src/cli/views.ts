@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { existsSync } from "node:fs";
 import { type PluginConfig, PLUGIN_ID } from "../config.js";
 import { type HostModelApis, hostModelView, resolveLadder } from "../models/ladder.js";
-import { type BatchRecord, batchTotals, isComplete } from "../orchestrator/types.js";
+import { type BatchRecord, batchTotals, isComplete } from "../batch/types.js";
 import { BatchStore } from "../store/batch-store.js";
 import { counts, runView } from "../tools/render-result.js";
 

@@ -1,6 +1,6 @@
 // The engine's hands on child sessions: reading a transcript (bounded, never throwing), stopping a
 // child and confirming it ended, and releasing finished sessions without holding anyone up.
-import { raceUntil } from "../orchestrator/race.js";
+import { raceUntil } from "../batch/race.js";
 import type { ChildRuntime, Transcript } from "../runtime/port.js";
 
 /** How long we wait for the host to confirm that a stopped child has ended. */

@@ -3,9 +3,9 @@
 // them back. Host calls run in the service's async scope (captured when the engine is made), since
 // the host refuses them from a tool call's context once that call has returned.
 import { AsyncResource } from "node:async_hooks";
-import { createRedactor, type Redactor } from "../orchestrator/redact.js";
-import { raceUntil } from "../orchestrator/race.js";
-import type { BatchRecord, RunRecord } from "../orchestrator/types.js";
+import { createRedactor, type Redactor } from "../batch/redact.js";
+import { raceUntil } from "../batch/race.js";
+import type { BatchRecord, RunRecord } from "../batch/types.js";
 import type { ChildRuntime } from "../runtime/port.js";
 import type { BatchStore, RetentionOptions } from "../store/batch-store.js";
 import { type Notifier, noticeText } from "./notice.js";

@@ -1,6 +1,6 @@
 // The completion notice: what the requester session is told when a batch it has not collected
 // ends. Labels, counts and what to call next only: never a child's output or anything secret.
-import { type BatchRecord, TERMINAL_STATES } from "../orchestrator/types.js";
+import { type BatchRecord, TERMINAL_STATES } from "../batch/types.js";
 
 /** Delivers a notice to the session that started a batch (the OpenClaw adapter implements it). */
 export interface Notifier {

@@ -3,15 +3,15 @@
 // sleeping), judges what they produced, retries and escalates, and enforces timeouts, the budget
 // and cancels. Every change is a guarded transition committed to the store before it is reported.
 import type { ChildRuntime, Transcript, WaitResult } from "../runtime/port.js";
-import { BudgetGuard, costOf } from "../orchestrator/cost.js";
-import { correctiveMessage } from "../orchestrator/json-contract.js";
-import { judgeAttempt } from "../orchestrator/judge.js";
-import { classifyHostError, decide, firstModel, isHostNotReady } from "../orchestrator/policy.js";
-import { raceUntil } from "../orchestrator/race.js";
+import { BudgetGuard, costOf } from "../batch/cost.js";
+import { correctiveMessage } from "../batch/json-contract.js";
+import { judgeAttempt } from "../batch/judge.js";
+import { classifyHostError, decide, firstModel, isHostNotReady } from "../batch/policy.js";
+import { raceUntil } from "../batch/race.js";
 import { ChildSessions } from "./children.js";
-import type { Redactor } from "../orchestrator/redact.js";
-import { childSessionKey } from "../orchestrator/session-keys.js";
-import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, emptyUsage } from "../orchestrator/types.js";
+import type { Redactor } from "../batch/redact.js";
+import { childSessionKey } from "../batch/session-keys.js";
+import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, emptyUsage } from "../batch/types.js";
 import type { BatchStore } from "../store/batch-store.js";
 import { type EndedAttempt, type NextState, type Transition, applyTransition, liveAttempt } from "./transitions.js";
 

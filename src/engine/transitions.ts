@@ -3,7 +3,7 @@
 // again, an attempt that ended cannot end twice, and a wait result for an attempt that is no
 // longer the live one (stopped, or superseded by a retry) is ignored. Pure: no I/O, no clock.
 import type { Usage } from "../runtime/port.js";
-import { type Attempt, type AttemptOutcome, type RunRecord, type RunState, TERMINAL_STATES } from "../orchestrator/types.js";
+import { type Attempt, type AttemptOutcome, type RunRecord, type RunState, TERMINAL_STATES } from "../batch/types.js";
 
 export type Transition =
   /** queued -> running with a new attempt. */

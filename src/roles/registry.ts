@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { ToolInputError } from "../errors.js";
-import { compileContract } from "../orchestrator/json-contract.js";
+import { compileContract } from "../batch/json-contract.js";
 import { findPackageRoot } from "./package-root.js";
 import { RESERVED_VARS, RegistryError, validateRegistryFile, type RoleSpec, type TeamSpec } from "./registry-schema.js";
 import { TemplateEngine, type Template } from "./templates.js";

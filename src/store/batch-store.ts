@@ -3,7 +3,7 @@
 // new one, never a torn record. The engine is the only writer; the CLI opens it read-only.
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Attempt, BatchRecord, RunRecord } from "../orchestrator/types.js";
+import type { Attempt, BatchRecord, RunRecord } from "../batch/types.js";
 import { importJsonlLedger } from "./jsonl-import.js";
 import { MIGRATIONS } from "./schema.js";
 import { type Database, openDatabase } from "./sqlite.js";

@@ -3,7 +3,7 @@
 // or a later append glued onto one) is skipped, not fatal. The folder is renamed once imported.
 import { existsSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { type Attempt, type BatchRecord, TERMINAL_STATES } from "../orchestrator/types.js";
+import { type Attempt, type BatchRecord, TERMINAL_STATES } from "../batch/types.js";
 
 type LedgerLine =
   | { t: "batch"; batch: BatchRecord }

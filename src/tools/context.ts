@@ -4,8 +4,8 @@ import type { PluginConfig } from "../config.js";
 import type { Engine } from "../engine/engine.js";
 import { currentEngine } from "../engine/process-engine.js";
 import type { HostModelView } from "../models/ladder.js";
-import { callerDepth } from "../orchestrator/session-keys.js";
-import type { BatchRecord } from "../orchestrator/types.js";
+import { callerDepth } from "../batch/session-keys.js";
+import type { BatchRecord } from "../batch/types.js";
 import { type Registry, loadRegistry } from "../roles/registry.js";
 import { ToolInputError } from "../errors.js";
 

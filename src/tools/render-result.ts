@@ -1,7 +1,7 @@
 // Turns a batch into the tool result the model reads. Children's outputs are untrusted data:
 // they are fenced with delimiters the output itself cannot forge, and capped in size (the full
 // text stays in the ledger). Per-run states live under `details.runs`, never in reserved keys.
-import { type Attempt, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, isComplete } from "../orchestrator/types.js";
+import { type Attempt, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, isComplete } from "../batch/types.js";
 
 const OUTPUT_CAP_CHARS = 16_000;
 const TEXT_OUTPUT_CAP_CHARS = 4_000;

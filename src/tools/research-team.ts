@@ -2,7 +2,7 @@
 // synthesis over the validated results, as one batch the engine runs (one budget for the call).
 import type { Static } from "@sinclair/typebox";
 import { ToolInputError } from "../errors.js";
-import type { RunSpec } from "../orchestrator/types.js";
+import type { RunSpec } from "../batch/types.js";
 import type { Registry } from "../roles/registry.js";
 import { type PluginServices, type ToolCallContext, engineFor, fanOut } from "./context.js";
 import { SYNTHESIS_LABEL, researchDetails, researchText } from "./research-view.js";

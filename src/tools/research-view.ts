@@ -1,7 +1,7 @@
 // A research batch as the caller reads it: one result per lane, the synthesis, and every failed or
 // missing lane by name. The synthesis is only as honest as its model, so a failed topic that its
 // text leaves out gets a "Not covered" line from us. Also builds the synthesis input (as data).
-import { type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, isComplete } from "../orchestrator/types.js";
+import { type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, isComplete } from "../batch/types.js";
 import { fence, runView } from "./render-result.js";
 
 export const SYNTHESIS_LABEL = "synthesis";

@@ -1,7 +1,7 @@
 // Waits (bounded) on a batch the engine runs, streaming progress lines through onUpdate. Progress
 // carries labels, states and counts only: never task text, outputs or secrets. Makes no host calls.
 import type { Engine } from "../engine/engine.js";
-import { type BatchRecord, TERMINAL_STATES, isComplete } from "../orchestrator/types.js";
+import { type BatchRecord, TERMINAL_STATES, isComplete } from "../batch/types.js";
 import { counts } from "./render-result.js";
 
 export type OnUpdate = ((partial: unknown) => void) | undefined;

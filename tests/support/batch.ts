@@ -4,8 +4,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Engine, type EngineDeps } from "../../src/engine/engine.js";
-import type { BatchOptions, BatchRecord, RunSpec } from "../../src/orchestrator/types.js";
-import { isComplete } from "../../src/orchestrator/types.js";
+import type { BatchOptions, BatchRecord, RunSpec } from "../../src/batch/types.js";
+import { isComplete } from "../../src/batch/types.js";
 import { BatchStore } from "../../src/store/batch-store.js";
 import { MemoryRuntime } from "./memory-runtime.js";
 

@@ -6,7 +6,7 @@ import { age, formatDoctor, formatShow, formatStatus, table } from "../../src/cl
 import { showView, statusView, storeDirOf } from "../../src/cli/views.js";
 import { resolveConfig } from "../../src/config.js";
 import { setCurrentEngine } from "../../src/engine/process-engine.js";
-import type { BatchRecord } from "../../src/orchestrator/types.js";
+import type { BatchRecord } from "../../src/batch/types.js";
 import { BatchStore } from "../../src/store/batch-store.js";
 import { batchOf, engineOn, spec, tempDir } from "../support/batch.js";
 import { MemoryRuntime } from "../support/memory-runtime.js";

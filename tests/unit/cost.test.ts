@@ -7,7 +7,7 @@ import {
   costOf,
   estimateBatch,
   fmtUsd,
-} from "../../src/orchestrator/cost.js";
+} from "../../src/batch/cost.js";
 
 const HAIKU = "anthropic/claude-haiku-4-5";
 const OPUS = "anthropic/claude-opus-4-5";

@@ -25,7 +25,7 @@ import { build } from "esbuild";
 import { afterAll, describe, type ExpectStatic, it } from "vitest";
 import { Engine } from "../../src/engine/engine.js";
 import { liveAttempt } from "../../src/engine/transitions.js";
-import { type BatchRecord, batchTotals } from "../../src/orchestrator/types.js";
+import { type BatchRecord, batchTotals } from "../../src/batch/types.js";
 import { BatchStore } from "../../src/store/batch-store.js";
 import {
   BATCH_IDS, ScenarioRuntime, closed, expectedCost, expectedOutput, expectedUsage, fileNotifier, notices,

@@ -1,8 +1,8 @@
 // The engine as a specification: batches run on their own once submitted (nobody waits or polls),
 // bounded, retried, escalated, schema-checked, costed, cancellable, and they survive a restart.
 import { describe, expect, it } from "vitest";
-import { MAX_INTERRUPTIONS } from "../../src/orchestrator/policy.js";
-import { isComplete } from "../../src/orchestrator/types.js";
+import { MAX_INTERRUPTIONS } from "../../src/batch/policy.js";
+import { isComplete } from "../../src/batch/types.js";
 import { MemoryRuntime } from "../support/memory-runtime.js";
 import { labelsOf, setup, settled, spec, until } from "../support/batch.js";
 

@@ -1,6 +1,6 @@
 import { Ajv } from "ajv";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { checkReply, compileContract, correctiveMessage } from "../../src/orchestrator/json-contract.js";
+import { checkReply, compileContract, correctiveMessage } from "../../src/batch/json-contract.js";
 
 const findingsSchema = {
   type: "object",

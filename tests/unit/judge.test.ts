@@ -1,6 +1,6 @@
 // How one finished attempt is judged from the host's wait result and the child's transcript.
 import { describe, expect, it } from "vitest";
-import { judgeAttempt } from "../../src/orchestrator/judge.js";
+import { judgeAttempt } from "../../src/batch/judge.js";
 import type { Transcript } from "../../src/runtime/port.js";
 
 const keep = (t: string) => t;

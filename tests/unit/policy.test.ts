@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, classifyHostError, decide, firstModel, strongerModel } from "../../src/orchestrator/policy.js";
-import type { AttemptOutcome, RunRecord } from "../../src/orchestrator/types.js";
+import { backoffMs, classifyHostError, decide, firstModel, strongerModel } from "../../src/batch/policy.js";
+import type { AttemptOutcome, RunRecord } from "../../src/batch/types.js";
 import { options, spec } from "../support/batch.js";
 
 const ladder = ["m/cheap", "m/mid", "m/strong"];

@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRedactor } from "../../src/orchestrator/redact.js";
+import { createRedactor } from "../../src/batch/redact.js";
 import { loadRegistry } from "../../src/roles/registry.js";
 import { tempDir } from "../support/batch.js";
 import { fakeHost } from "../support/fake-host.js";

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import type { Attempt, BatchRecord, RunRecord } from "../../src/orchestrator/types.js";
+import type { Attempt, BatchRecord, RunRecord } from "../../src/batch/types.js";
 import { BatchStore } from "../../src/store/batch-store.js";
 import { MIGRATIONS } from "../../src/store/schema.js";
 import { openDatabase } from "../../src/store/sqlite.js";
