@@ -10,6 +10,11 @@ import { useGateway } from "./support/use-gateway.js";
 
 const gw = useGateway({ ...pluginGateway("background", { pluginConfig: { retries: 2 } }), config: { agents: { defaults: { heartbeat: { every: "30m" } } } } });
 const fake = () => gw().fake!;
+/** The full request body the fake model received, as JSON text (its log keeps bodies by sequence number). */
+function requestBody(seq: number): string {
+  const entries = readFileSync(join(gw().dirs.logs, "fake-model.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  return JSON.stringify(entries.find((e) => e.seq === seq)?.body ?? null);
+}
 const directive = (tool: string, args: unknown) => `[[tool:${tool} ${JSON.stringify(args)}]]`;
 const researchReply = (topic: string) => `[[reply:${JSON.stringify({ topic, summary: `about ${topic}`, findings: [{ claim: "c", evidence: "e", sources: ["s"] }], confidence: 0.7, openQuestions: [] })}]]`;
 
@@ -39,9 +44,21 @@ describe("batches run in the gateway on their own", () => {
     expect(lastChildEnd).toBeGreaterThan(turnEnded); // the parent's turn was not held open for them
     await fake().waitFor(() => mainTurns().some((q) => q.startedAt > lastChildEnd), { timeoutMs: 30_000 });
     const woken = mainTurns().find((q) => q.startedAt > lastChildEnd)!;
-    const bodies = readFileSync(join(gw().dirs.logs, "fake-model.jsonl"), "utf8").split("\n").filter((l) => l.includes(`"seq":${woken.seq},`) || l.includes(`"seq": ${woken.seq},`));
-    expect(JSON.stringify(woken) + bodies.join("")).toContain(batchId);
+    expect(requestBody(woken.seq)).toContain(`[parallel-agents] Batch ${batchId} has finished: 2 ok.`);
     process.stderr.write(`[e2e] notice turn started ${woken.startedAt - lastChildEnd} ms after the last child ended\n`);
+  });
+
+  it("a non-main session (e.g. a chat DM) that spawned and ended its turn also gets a turn carrying the batchId", async () => {
+    const spawn = { tasks: [{ label: "d1", task: "d1 [[delay:1500]] [[reply:D1]]" }], waitSeconds: 0 };
+    const r = await gw().chat(`fan out ${directive("parallel_spawn", spawn)} [[reply:DM-SPAWNED]]`, { sessionKey: "dm-42" });
+    expect(r.text).toBe("DM-SPAWNED");
+    const dmTurns = () => fake().requests((q) => q.sessionKey === "agent:main:dm-42");
+    const batchId = /Batch (pa-[a-z0-9-]+)/.exec(dmTurns().find((q) => q.lastTool?.name === "parallel_spawn")!.lastTool!.text)![1];
+    const kid = (await fake().waitFor((log) => log.some((q) => q.sessionKey?.includes(batchId) && q.endedAt), { timeoutMs: 30_000 })).find((q) => q.sessionKey?.includes(batchId))!;
+    await fake().waitFor(() => dmTurns().some((q) => q.startedAt > kid.endedAt!), { timeoutMs: 30_000 });
+    const woken = dmTurns().find((q) => q.startedAt > kid.endedAt!)!;
+    expect(requestBody(woken.seq)).toContain(`[parallel-agents] Batch ${batchId} has finished: 1 ok.`); // in the turn's context
+    process.stderr.write(`[e2e] non-main notice turn started ${woken.startedAt - kid.endedAt!} ms after the child ended\n`);
   });
 
   it("after a gateway SIGKILL mid-batch, the interrupted lanes are re-run before anyone polls", async () => {
