@@ -309,6 +309,43 @@ describe("start and stop", () => {
     expect(overlapping).toBe(0);
   });
 
+  it("a batch found open by start() while already running is still the same run: a cancel ends it and its notice goes out", async () => {
+    const { sent, notifier } = recorder();
+    const { engine } = make({ notifier }, new MemoryRuntime(() => ({ hang: true })));
+    const batch = { ...batchOf([spec("a")]), notify: true };
+    engine.submit(batch);
+    await until(engine, batch.batchId, (b) => Boolean(b.runs[0].attempts[0]?.runId));
+    await engine.start();
+    expect(await engine.cancel(batch.batchId)).toEqual(["a"]);
+    await poll(() => sent.length > 0);
+    expect(sent).toHaveLength(1);
+    expect(engine.store.load(batch.batchId)?.open).toBe(false);
+  });
+
+  it("stop returns only once its loops are done writing: after it, the store is the next process's", async () => {
+    const rt = new MemoryRuntime(() => ({ hang: true }));
+    const start = rt.start.bind(rt);
+    rt.start = async (req) => {
+      await sleep(150); // a slow host admission is in flight when the service stops
+      return start(req);
+    };
+    const { engine } = make({}, rt);
+    let stopped = false;
+    const lateWrites: string[] = [];
+    const saveRun = engine.store.saveRun.bind(engine.store);
+    engine.store.saveRun = (batch, i, run) => {
+      if (stopped) lateWrites.push(run.state);
+      return saveRun(batch, i, run);
+    };
+    const batch = batchOf([spec("a")]);
+    engine.submit(batch);
+    await until(engine, batch.batchId, (b) => b.runs[0].state === "running");
+    await engine.stop();
+    stopped = true;
+    await sleep(300);
+    expect(lateWrites).toEqual([]);
+  });
+
   it("stop ends the loops: nothing more starts, the batch stays open in the store, and a new engine resumes it", async () => {
     const dir = tempDir();
     const rt = new MemoryRuntime(() => ({ delayMs: 100 }));
