@@ -1,4 +1,4 @@
-// Benchmarks of the engine need internals dist/index.js does not export (BatchRunner, Ledger)
+// Benchmarks of the engine need internals dist/index.js does not export (Engine, BatchStore)
 // and the in-memory runtime from tests/support. This bundles them from src with esbuild into a
 // temp .mjs once per bench run, so the bench stays plain Node ESM without a TS loader.
 import { build } from "esbuild";
@@ -10,14 +10,14 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 const ENTRY = `
-export { BatchRunner } from "./src/batch/batch-runner.ts";
-export { Ledger } from "./src/batch/ledger.ts";
+export { Engine } from "./src/engine/engine.ts";
+export { BatchStore } from "./src/store/batch-store.ts";
 export { MemoryRuntime } from "./tests/support/memory-runtime.ts";
 `;
 
 let cached;
 
-/** Path of an ESM bundle exporting { BatchRunner, Ledger, MemoryRuntime }. */
+/** Path of an ESM bundle exporting { Engine, BatchStore, MemoryRuntime }. */
 export async function engineBundle() {
   if (cached) return cached;
   const outfile = join(mkdtempSync(join(tmpdir(), "pa-bench-")), "engine.mjs");

@@ -3,9 +3,9 @@
 // left over from the previous case).
 import { spawn } from "node:child_process";
 
-export function runProbe(script, args = [], { nodeArgs = [], timeoutMs = 300_000, cwd } = {}) {
+export function runProbe(script, args = [], { nodeArgs = [], timeoutMs = 300_000, cwd, node = process.execPath } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, script, ...args.map(String)], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(node, [...nodeArgs, script, ...args.map(String)], { cwd, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));

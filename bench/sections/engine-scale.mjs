@@ -1,7 +1,8 @@
-// Section "engine scale": the real BatchRunner and Ledger over the in-memory runtime with
+// Section "engine scale": the real Engine and SQLite store over the in-memory runtime with
 // ~0 ms children, so wall time per task is the engine's own overhead. Each case runs in a
-// fresh process (peak RSS is that case's alone); medians over repeats.
+// fresh process on the gateway's Node 24 (node:sqlite; peak RSS is that case's alone); medians over repeats.
 import { fileURLToPath } from "node:url";
+import { provision } from "../../scripts/provision.mjs";
 import { engineBundle } from "../lib/bundle-internals.mjs";
 import { runProbe } from "../lib/child.mjs";
 import { median, round } from "../lib/stats.mjs";
@@ -16,6 +17,7 @@ export default {
   title: "Engine scale (in-memory runtime)",
   async run({ quick, log }) {
     const bundle = await engineBundle();
+    const { nodeBin } = provision();
     const cases = [
       { tasks: 1000, repeats: quick ? 3 : 5 },
       { tasks: 10000, repeats: quick ? 1 : 3 },
@@ -25,7 +27,7 @@ export default {
       const samples = [];
       for (let i = 0; i < repeats; i++) {
         log(`  ${tasks} tasks, run ${i + 1}/${repeats}`);
-        const s = await runProbe(PROBE, [bundle, tasks, CONCURRENCY], { timeoutMs: 20 * 60_000 });
+        const s = await runProbe(PROBE, [bundle, tasks, CONCURRENCY], { timeoutMs: 20 * 60_000, node: nodeBin });
         if (!s.complete || s.okRuns !== tasks) throw new Error(`engine case ${tasks}: ${s.okRuns}/${tasks} runs ok`);
         samples.push(s);
       }
@@ -48,8 +50,8 @@ export default {
     return {
       tables: [
         {
-          title: `Engine scale: concurrency ${CONCURRENCY}, ~0 ms children, real ledger; medians over fresh processes`,
-          columns: ["tasks", "runs", "wall ms", "CPU ms", "overhead/task ms", "tasks/s", "peak RSS MB", "RSS at start MB", "ledger KB", "ledger B/task"],
+          title: `Engine scale: concurrency ${CONCURRENCY}, ~0 ms children, SQLite store; medians over fresh processes`,
+          columns: ["tasks", "runs", "wall ms", "CPU ms", "overhead/task ms", "tasks/s", "peak RSS MB", "RSS at start MB", "store KB", "store B/task"],
           rows: results.map((r) => [
             r.tasks,
             r.repeats,

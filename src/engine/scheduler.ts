@@ -46,11 +46,14 @@ export class BatchScheduler {
   private readonly stopping = new Set<number>();
   private readonly children: ChildSessions;
   private firstOpen = 0;
+  /** Some run still waits for the others (checked only while true: a batch has few gated runs). */
+  private gated: boolean;
   private wakeUp: (() => void) | undefined;
 
   constructor(readonly batch: BatchRecord, private readonly deps: SchedulerDeps) {
     this.children = new ChildSessions(deps.runtime);
     batch.runs.forEach((_, i) => this.track(i));
+    this.gated = batch.runs.some((r) => r.spec.gate);
   }
 
   get complete(): boolean {
@@ -238,8 +241,10 @@ export class BatchScheduler {
 
   private async ungateReady(): Promise<void> {
     const { runs } = this.batch;
+    if (!this.gated) return;
     const gated = [...this.open].filter((i) => runs[i].spec.gate);
-    if (!gated.length || [...this.open].some((i) => !runs[i].spec.gate)) return;
+    this.gated = gated.length > 0;
+    if (!gated.length || gated.length < this.open.size) return;
     for (const i of gated) this.commit(i, { kind: "ungate", prompt: this.deps.ungate?.(this.batch, runs[i]) ?? runs[i].spec.prompt });
   }
 
@@ -254,7 +259,9 @@ export class BatchScheduler {
   }
 
   private async enforceBudget(): Promise<void> {
-    const spent = new BudgetGuard(this.batch.options.budget);
+    const { budget } = this.batch.options;
+    if (budget.maxTokens === undefined && budget.maxCostUsd === undefined) return;
+    const spent = new BudgetGuard(budget);
     const { tokens, costUsd } = batchTotals(this.batch);
     spent.record({ inputTokens: tokens, outputTokens: 0 }, costUsd);
     const over = spent.exceeded();
@@ -273,13 +280,13 @@ export class BatchScheduler {
   private commit(i: number, t: Transition): boolean {
     const next = applyTransition(this.batch.runs[i], t);
     if (!next) return false;
-    const batch = { ...this.batch, runs: this.batch.runs.slice() };
-    batch.runs[i] = next;
-    const stillOpen = batch.runs.some((r) => !TERMINAL_STATES.has(r.state));
-    if (!stillOpen) batch.open = this.batch.notify === true && !this.batch.collected && !this.batch.notifiedAt;
-    this.deps.store.saveRun(batch, i, next);
+    const closes = this.open.has(i) && TERMINAL_STATES.has(next.state);
+    const { notify, collected, notifiedAt } = this.batch;
+    // Once no run is left, the batch stays open only while a completion notice is owed.
+    const open = this.open.size - (closes ? 1 : 0) > 0 || (notify === true && !collected && !notifiedAt);
+    this.deps.store.saveRun({ ...this.batch, open }, i, next, open !== this.batch.open);
     this.batch.runs[i] = next;
-    this.batch.open = batch.open;
+    this.batch.open = open;
     this.track(i);
     this.deps.changed(this.batch, next);
     return true;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Attempt, BatchRecord, RunRecord } from "../batch/types.js";
 import { importJsonlLedger } from "./jsonl-import.js";
 import { MIGRATIONS } from "./schema.js";
-import { type Database, openDatabase } from "./sqlite.js";
+import { type Database, type Statement, openDatabase } from "./sqlite.js";
 
 export interface RetentionOptions {
   /** Keep at most this many batches (newest first); open batches are never pruned. */
@@ -29,6 +29,8 @@ type RunRow = Omit<RunRecord, "attempts">;
 
 export class BatchStore {
   private readonly db: Database;
+  /** Prepared once per SQL text: preparing on every write cost more than the write (bench/). */
+  private readonly statements = new Map<string, Statement>();
 
   private constructor(readonly path: string, db: Database) {
     this.db = db;
@@ -59,6 +61,12 @@ export class BatchStore {
     this.db.close();
   }
 
+  private sql(text: string): Statement {
+    let st = this.statements.get(text);
+    if (!st) this.statements.set(text, (st = this.db.prepare(text)));
+    return st;
+  }
+
   /** Runs `body` in one write transaction (IMMEDIATE: takes the write lock up front). */
   tx<T>(body: () => T): T {
     this.db.exec("BEGIN IMMEDIATE");
@@ -76,11 +84,11 @@ export class BatchStore {
     this.tx(() => this.insert(batch));
   }
 
-  /** Writes one run (its row and its attempts) and the batch's header, in one transaction. */
-  saveRun(batch: BatchRecord, index: number, run: RunRecord): void {
+  /** Writes one run (its row and its attempts) in one transaction, with the batch's header unless `headerToo` is false. */
+  saveRun(batch: BatchRecord, index: number, run: RunRecord, headerToo = true): void {
     this.tx(() => {
       this.writeRun(batch.batchId, index, run);
-      this.writeHeader(batch);
+      if (headerToo) this.writeHeader(batch);
     });
   }
 
@@ -89,13 +97,13 @@ export class BatchStore {
   }
 
   load(batchId: string): BatchRecord | undefined {
-    const head = this.db.prepare("SELECT record FROM batches WHERE id = ?").get(batchId);
+    const head = this.sql("SELECT record FROM batches WHERE id = ?").get(batchId);
     if (!head) return undefined;
     const batch = { ...(JSON.parse(head.record as string) as BatchMeta), runs: [] as RunRecord[] };
-    for (const row of this.db.prepare("SELECT idx, record FROM runs WHERE batch_id = ? ORDER BY idx").all(batchId)) {
+    for (const row of this.sql("SELECT idx, record FROM runs WHERE batch_id = ? ORDER BY idx").all(batchId)) {
       batch.runs[row.idx as number] = { ...(JSON.parse(row.record as string) as RunRow), attempts: [] };
     }
-    for (const row of this.db.prepare("SELECT idx, record FROM attempts WHERE batch_id = ? ORDER BY idx, n").all(batchId)) {
+    for (const row of this.sql("SELECT idx, record FROM attempts WHERE batch_id = ? ORDER BY idx, n").all(batchId)) {
       batch.runs[row.idx as number]?.attempts.push(JSON.parse(row.record as string) as Attempt);
     }
     return batch;
@@ -103,7 +111,7 @@ export class BatchStore {
 
   /** Ids of batches with work left (runs not terminal, or a notice still owed). */
   openBatchIds(): string[] {
-    return this.db.prepare("SELECT id FROM batches WHERE open = 1 ORDER BY created_at").all().map((r) => r.id as string);
+    return this.sql("SELECT id FROM batches WHERE open = 1 ORDER BY created_at").all().map((r) => r.id as string);
   }
 
   list(limit = 50): BatchSummary[] {
@@ -132,7 +140,7 @@ export class BatchStore {
         )
         .all(cutoff, maxBatches)
         .map((r) => r.id as string);
-      const del = this.db.prepare("DELETE FROM batches WHERE id = ?");
+      const del = this.sql("DELETE FROM batches WHERE id = ?");
       for (const id of doomed) del.run(id);
       return doomed.length;
     });
@@ -140,7 +148,7 @@ export class BatchStore {
 
   private migrate(): void {
     this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get();
+    const row = this.sql("SELECT value FROM meta WHERE key = 'schema_version'").get();
     const version = row ? Number(row.value) : 0;
     if (version > MIGRATIONS.length) {
       throw new Error(`batch store ${this.path} has schema version ${version}, newer than this plugin knows (${MIGRATIONS.length}); upgrade the plugin`);
@@ -148,13 +156,13 @@ export class BatchStore {
     for (let v = version; v < MIGRATIONS.length; v++) {
       this.tx(() => {
         this.db.exec(MIGRATIONS[v]);
-        this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(v + 1));
+        this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(v + 1));
       });
     }
   }
 
   private insertIfAbsent(batch: BatchRecord): void {
-    if (!this.db.prepare("SELECT 1 FROM batches WHERE id = ?").get(batch.batchId)) this.insert(batch);
+    if (!this.sql("SELECT 1 FROM batches WHERE id = ?").get(batch.batchId)) this.insert(batch);
   }
 
   private insert(batch: BatchRecord): void {
@@ -164,26 +172,24 @@ export class BatchStore {
 
   private writeHeader(batch: BatchRecord): void {
     const { runs, ...meta } = batch;
-    this.db
-      .prepare(
-        `INSERT INTO batches (id, created_at, updated_at, agent_id, requester, open, record) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, open = excluded.open, record = excluded.record`,
-      )
-      .run(batch.batchId, batch.createdAt, Date.now(), batch.agentId, batch.requester, batch.open === false ? 0 : 1, JSON.stringify(meta));
+    this.sql(
+      `INSERT INTO batches (id, created_at, updated_at, agent_id, requester, open, record) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, open = excluded.open, record = excluded.record`,
+    ).run(batch.batchId, batch.createdAt, Date.now(), batch.agentId, batch.requester, batch.open === false ? 0 : 1, JSON.stringify(meta));
   }
 
   private writeRun(batchId: string, index: number, run: RunRecord): void {
     const { attempts, ...row } = run;
-    this.db
-      .prepare(
-        `INSERT INTO runs (batch_id, idx, label, state, record) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(batch_id, idx) DO UPDATE SET state = excluded.state, record = excluded.record`,
-      )
-      .run(batchId, index, run.spec.label, run.state, JSON.stringify(row));
-    const put = this.db.prepare(
+    this.sql(
+      `INSERT INTO runs (batch_id, idx, label, state, record) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(batch_id, idx) DO UPDATE SET state = excluded.state, record = excluded.record`,
+    ).run(batchId, index, run.spec.label, run.state, JSON.stringify(row));
+    const put = this.sql(
       `INSERT INTO attempts (batch_id, idx, n, outcome, record) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(batch_id, idx, n) DO UPDATE SET outcome = excluded.outcome, record = excluded.record`,
     );
     for (const a of attempts) put.run(batchId, index, a.n, a.outcome ?? null, JSON.stringify(a));
+    // An attempt the host refused to start is dropped from the run (transition "defer").
+    this.sql("DELETE FROM attempts WHERE batch_id = ? AND idx = ? AND n > ?").run(batchId, index, attempts.length);
   }
 }

@@ -87,6 +87,19 @@ describe("transactions", () => {
 });
 
 describe("reopening", () => {
+  it("an attempt dropped from a run (a start the host refused) is gone from the store too", () => {
+    const dir = tempDir();
+    const store = BatchStore.open(dir);
+    const batch = batchOf([spec("a")]);
+    store.create(batch);
+    batch.runs[0] = { ...batch.runs[0], state: "running", attempts: [attempt(1, { outcome: "interrupted" }), attempt(2)] };
+    store.saveRun(batch, 0, batch.runs[0]);
+    batch.runs[0] = { ...batch.runs[0], state: "queued", attempts: batch.runs[0].attempts.slice(0, 1) };
+    store.saveRun(batch, 0, batch.runs[0], false);
+    expect(store.load(batch.batchId)!.runs[0].attempts.map((a) => a.n)).toEqual([1]);
+    store.close();
+  });
+
   it("a reopened store returns the same batch: runs in order, every attempt, the header", () => {
     const dir = tempDir();
     let store = BatchStore.open(dir);
