@@ -1,7 +1,10 @@
 // The engine's hands on child sessions: reading a transcript (bounded, never throwing), stopping a
 // child and confirming it ended, and releasing finished sessions without holding anyone up.
 import { raceUntil } from "../batch/race.js";
-import type { ChildRuntime, Transcript } from "../runtime/port.js";
+import type { ChildRuntime, Transcript, WaitResult } from "../runtime/port.js";
+
+/** What one bounded wait on a child saw, with its transcript when the child ended. */
+export type Ended = { runId: string; result: WaitResult; transcript?: Transcript };
 
 /** How long we wait for the host to confirm that a stopped child has ended. */
 const STOP_CONFIRM_MS = 5_000;
@@ -12,6 +15,12 @@ export class ChildSessions {
   private readonly releases = new Set<Promise<void>>();
 
   constructor(private readonly runtime: ChildRuntime) {}
+
+  /** One bounded host wait; a child that ended has its transcript read at once, beside the other waits. */
+  async waitEnded(runId: string, sessionKey: string, timeoutMs: number): Promise<Ended> {
+    const result = await this.runtime.wait(runId, timeoutMs).catch((err: unknown): WaitResult => ({ state: "error", error: err instanceof Error ? err.message : String(err) }));
+    return { runId, result, transcript: result.state === "pending" ? undefined : await this.read(sessionKey) };
+  }
 
   read(sessionKey: string): Promise<Transcript | undefined> {
     return this.runtime.read(sessionKey).catch(() => undefined);

@@ -8,7 +8,7 @@ import { correctiveMessage } from "../batch/json-contract.js";
 import { judgeAttempt } from "../batch/judge.js";
 import { classifyHostError, decide, firstModel, isHostNotReady } from "../batch/policy.js";
 import { raceUntil } from "../batch/race.js";
-import { ChildSessions } from "./children.js";
+import { ChildSessions, type Ended } from "./children.js";
 import type { Redactor } from "../batch/redact.js";
 import { childSessionKey } from "../batch/session-keys.js";
 import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, emptyUsage } from "../batch/types.js";
@@ -33,7 +33,6 @@ const WAIT_SLICE_MS = 30_000;
 const NOT_READY_RETRY_MS = 1_000;
 
 type StopOutcome = "timeout" | "cancelled" | "budget";
-type Ended = { runId: string; result: WaitResult; transcript?: Transcript };
 const WAKE = Symbol("wake");
 
 export class BatchScheduler {
@@ -97,17 +96,8 @@ export class BatchScheduler {
       for (const i of this.live) {
         const attempt = liveAttempt(this.batch.runs[i]);
         if (!attempt?.runId || waits.has(attempt.runId) || this.stopping.has(i)) continue;
-        const runId = attempt.runId;
         const slice = Math.max(1, Math.min(WAIT_SLICE_MS, this.runDeadline(i) - now));
-        const sessionKey = attempt.sessionKey;
-        waits.set(
-          runId,
-          this.deps.runtime
-            .wait(runId, slice)
-            .catch((err: unknown): WaitResult => ({ state: "error", error: errorText(err) }))
-            // Read the transcript as soon as this run ends, beside other runs' waits, not after them.
-            .then(async (result) => ({ runId, result, transcript: result.state === "pending" ? undefined : await this.children.read(sessionKey) })),
-        );
+        waits.set(attempt.runId, this.children.waitEnded(attempt.runId, attempt.sessionKey, slice));
       }
       const woken = new Promise<typeof WAKE>((resolve) => (this.wakeUp = () => resolve(WAKE)));
       const winner = await raceUntil<Ended | typeof WAKE>([...waits.values(), woken], this.nextTimer(), signal);

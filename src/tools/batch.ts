@@ -81,26 +81,20 @@ export interface NewBatch {
   workflow?: ResearchWorkflow;
 }
 
-/**
- * The ladder as this gateway can run it: unusable rungs skipped (with a note naming each and why),
- * each role's tier mapped onto the usable rungs, and an unusable pinned model refused up front.
- */
+/** The ladder as this gateway runs it: unusable rungs skipped (noted), tiers mapped onto the rest, unusable pins refused. */
 function resolveModels(tool: string, specs: RunSpec[], options: BatchOptions, services: PluginServices, notes: string[]): RunSpec[] {
   const host = services.models?.();
   if (!options.modelOverride || !host) return specs;
   const configured = options.ladder;
-  const { usable, skipped } = resolveLadder({ ladder: configured, host });
-  const note = ladderNote({ usable, skipped });
+  const resolution = resolveLadder({ ladder: configured, host });
+  const usable = (options.ladder = resolution.usable);
+  const note = ladderNote(resolution);
   if (note) notes.push(note);
-  options.ladder = usable;
   return specs.map((spec, i) => {
-    if (spec.model) {
-      const pin = checkPin(spec.model, host);
-      if (!pin.ok) throw new ToolInputError(`${tool}: tasks.${i}.model: ${pinRefusal(spec.model, pin.why, usable)}`);
-      return spec;
-    }
+    const pin = spec.model ? checkPin(spec.model, host) : undefined;
+    if (pin && !pin.ok) throw new ToolInputError(`${tool}: tasks.${i}.model: ${pinRefusal(spec.model!, pin.why, usable)}`);
     const start = startingRung(spec.tier, configured, usable);
-    return { ...spec, tier: start === undefined ? 0 : usable.indexOf(start) };
+    return pin ? spec : { ...spec, tier: start === undefined ? 0 : usable.indexOf(start) };
   });
 }
 
