@@ -42,6 +42,8 @@ describe("a terminal run is never reopened or finished again", () => {
     finish(1, { state: "ok", output: "late" }),
     { kind: "end", state: "cancelled", error: "x" },
     { kind: "ungate", prompt: "p" },
+    { kind: "requeue" },
+    { kind: "defer", n: 1, notBefore: 9 },
   ];
   for (const state of ["ok", "failed", "timed_out", "cancelled"] as RunState[]) {
     it(`refuses every transition on a ${state} run`, () => {
@@ -74,6 +76,7 @@ describe("start", () => {
   it("requires a queued, ungated run with no live attempt and exactly the next attempt number", () => {
     const start = (n: number): Transition => ({ kind: "start", attempt: attempt(n) });
     expect(applyTransition(running(), start(2))).toBeUndefined();
+    expect(applyTransition(run({ state: "running", attempts: [ended(1)] }), start(2))).toBeUndefined();
     expect(applyTransition(run({ attempts: [attempt(1)] }), start(2))).toBeUndefined();
     expect(applyTransition(run({ spec: { ...run().spec, gate: "lanes" } }), start(1))).toBeUndefined();
     const retry = run({ attempts: [ended(1)] });
@@ -189,5 +192,34 @@ describe("ungate", () => {
   it("applies only to gated queued runs", () => {
     expect(applyTransition(run(), { kind: "ungate", prompt: "p" })).toBeUndefined();
     expect(applyTransition(gated("running"), { kind: "ungate", prompt: "p" })).toBeUndefined();
+  });
+});
+
+describe("defer", () => {
+  const defer: Transition = { kind: "defer", n: 1, notBefore: 4000 };
+
+  it("drops a live attempt the host refused to start: it never ran, so the run is queued again for later", () => {
+    const r = applyTransition(run({ state: "running", attempts: [ended(1), attempt(2)] }), { ...defer, n: 2 });
+    expect(r).toMatchObject({ state: "queued", notBefore: 4000 });
+    expect(r?.attempts.map((a) => a.n)).toEqual([1]);
+  });
+
+  it("applies only to the live attempt, and only before the host admitted it", () => {
+    expect(applyTransition(running({ runId: "r1" }), defer)).toBeUndefined();
+    expect(applyTransition(running(), { ...defer, n: 2 })).toBeUndefined();
+    expect(applyTransition(run({ state: "running", attempts: [ended(1)] }), defer)).toBeUndefined();
+  });
+});
+
+describe("requeue", () => {
+  it("repairs a run marked running without a live attempt: it is queued again, not failed", () => {
+    const r = applyTransition(run({ state: "running", attempts: [ended(1)] }), { kind: "requeue" });
+    expect(r?.state).toBe("queued");
+    expect(r?.attempts).toEqual([ended(1)]);
+  });
+
+  it("leaves a queued run, and a running run with a live attempt, alone", () => {
+    expect(applyTransition(run(), { kind: "requeue" })).toBeUndefined();
+    expect(applyTransition(running(), { kind: "requeue" })).toBeUndefined();
   });
 });
