@@ -37,6 +37,17 @@ describe("timeouts", () => {
     expect(second.endedAt! - run.firstStartedAt!).toBeGreaterThanOrEqual(480);
   });
 
+  it("a batch that ends by a timeout is finished at once: its notice does not wait for another wait slice", async () => {
+    const sent: string[] = [];
+    const notifier = { notify: async (_t: unknown, text: string) => (sent.push(text), "test") };
+    const t = track(setup([spec("a", { timeoutSeconds: 0.2 })], new MemoryRuntime(() => ({ hang: true })), {}, { notifier, batch: { notify: true } }));
+    await t.done();
+    const endedAt = Date.now();
+    for (let i = 0; i < 300 && !sent.length; i++) await sleep(10);
+    expect(sent).toHaveLength(1);
+    expect(Date.now() - endedAt).toBeLessThan(2_000);
+  });
+
   it("a host wait never outlasts the run's deadline, nor 30 s", async () => {
     const rt = new MemoryRuntime((req) => (req.message.endsWith("short") ? { hang: true } : { delayMs: 60 }));
     const slices = new Map<string, number[]>();
