@@ -10,7 +10,8 @@
 // ceil(N / concurrency) x LATENCY_MS; the host's sub-agent lane and ours are both capped at CAP.
 // Timestamps come from the fake model's request log (same clock as this process), the plugin's
 // ledger (attempt endedAt) and the host's `subagents` list; host calls from a counting wrapper.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { bodyReader, sleep } from "../lib/fake-bodies.mjs";
 import { join } from "node:path";
 import { startGateway } from "../../tests/e2e/support/gateway.mjs";
 import { countingPlugin } from "../lib/counting-plugin.mjs";
@@ -26,29 +27,6 @@ const TARGET_NOTICED_MS = 100;
 const BUDGET_MS = { 5: 3 * 60_000, 20: 8 * 60_000 };
 const BATCH_ID = /\bpa-[a-z0-9]+-[0-9a-f]{8}\b/;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const textOf = (c) => (typeof c === "string" ? c : Array.isArray(c) ? c.map((p) => (typeof p === "string" ? p : p?.text ?? "")).join("") : "");
-
-/** Incremental reader of the fake model's full request bodies (JSONL): seq -> non-system message texts. */
-function bodyReader(file) {
-  let offset = 0;
-  const bySeq = new Map();
-  return () => {
-    if (!existsSync(file)) return bySeq;
-    const buf = readFileSync(file);
-    const chunk = buf.subarray(offset).toString("utf8");
-    const end = chunk.lastIndexOf("\n");
-    if (end < 0) return bySeq;
-    offset += Buffer.byteLength(chunk.slice(0, end + 1));
-    for (const line of chunk.slice(0, end).split("\n")) {
-      if (!line) continue;
-      const { seq, body } = JSON.parse(line);
-      const msgs = (body.messages ?? []).filter((m) => m.role !== "system").map((m) => ({ role: m.role, text: textOf(m.content) }));
-      bySeq.set(seq, msgs);
-    }
-    return bySeq;
-  };
-}
 
 export default {
   id: "gateway",
