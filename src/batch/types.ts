@@ -64,8 +64,6 @@ export interface Attempt {
   corrected?: boolean;
   /** Model the policy chose for the attempt after this one. */
   nextModel?: string;
-  /** The child session was stopped/deleted; the attempt holds no host resources. */
-  released?: boolean;
 }
 
 export interface RunRecord {

@@ -2,7 +2,7 @@
 // statuses, transcript shapes), and the completion notice onto the host's wake routes. Nothing
 // else: policy lives in the engine.
 import type { Notifier } from "../engine/notice.js";
-import { type ChildRuntime, HostUnavailableError, type StartedRun, type Transcript, type Usage, type WaitResult } from "./port.js";
+import { type ChildRuntime, type StartedRun, type Transcript, type Usage, type WaitResult } from "./port.js";
 
 /** The subset of `api.runtime.subagent` (openclaw 2026.9.6) this plugin uses. */
 export interface SubagentApi {
@@ -68,8 +68,7 @@ export function openclawRuntime(api: HostApi): ChildRuntime {
           idempotencyKey: req.idempotencyKey,
           deliver: false,
           lane: "subagent", // the host's sub-agent lane, not the main one shared with user turns
-        })
-        .catch(rethrowScopeError);
+        });
       const model = res.runtime ? `${res.runtime.provider}/${res.runtime.model}` : undefined;
       return { runId: res.runId, sessionKey: res.sessionKey ?? req.sessionKey, model };
     },
@@ -151,17 +150,6 @@ function textOf(content: unknown): string {
     .filter((c): c is { type: string; text: string } => c?.type === "text" && typeof c.text === "string")
     .map((c) => c.text)
     .join("");
-}
-
-const SCOPE_CODE = "OPENCLAW_SUBAGENT_RUNTIME_REQUEST_SCOPE";
-
-/** The host's "no gateway request" error (RequestScopedSubagentRuntimeError) becomes the port's own. */
-function rethrowScopeError(err: unknown): never {
-  const e = err as { code?: string; message?: string } | undefined;
-  if (e?.code === SCOPE_CODE || /only available during a gateway request/.test(e?.message ?? "")) {
-    throw new HostUnavailableError(e?.message ?? SCOPE_CODE, { cause: err });
-  }
-  throw err;
 }
 
 /**

@@ -50,11 +50,3 @@ export interface ChildRuntime {
   /** Stop the child (best effort) and release its session. */
   stop(sessionKey: string): Promise<void>;
 }
-
-/**
- * The host cannot run children right now (e.g. no gateway request in scope, as in
- * `openclaw agent --local`). Not a child's failure: the batch stops driving and says why.
- */
-export class HostUnavailableError extends Error {
-  override name = "HostUnavailableError";
-}
