@@ -172,11 +172,17 @@ describe("parallel-agents in the real gateway", () => {
   });
 
   it("a gateway crash (SIGKILL) mid-batch loses nothing: finished results come back, the in-flight run is reported interrupted and re-run", async () => {
-    const { details } = await call(gw(), "parallel_spawn", {
-      tasks: [task("done1", "[[reply:D1]]"), task("done2", "[[reply:D2]]"), task("inflight", "[[delay:12000]] [[reply:AFTER-RESTART]]")],
-      waitSeconds: 5,
+    const { details: spawned } = await call(gw(), "parallel_spawn", {
+      tasks: [task("done1", "[[reply:D1]]"), task("done2", "[[reply:D2]]"), task("inflight", "[[delay:30000]] [[reply:AFTER-RESTART]]")],
     });
+    // Kill once the two quick runs are recorded ok (not after a fixed wait: a loaded host may take longer).
+    let details = spawned;
+    for (let i = 0; i < 60 && (details.results ?? []).length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      details = (await call(gw(), "poll_until_complete", { batchId: spawned.batchId, timeoutSeconds: 0 })).details;
+    }
     expect(details.results!.map((r) => r.label).sort()).toEqual(["done1", "done2"]);
+    expect(byLabel(details).inflight.state).toBe("running");
     await gw().restart({ signal: "SIGKILL" });
 
     const { details: after } = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 90 });
