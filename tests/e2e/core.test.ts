@@ -33,7 +33,7 @@ describe("parallel-agents in the real gateway", () => {
 
   it("parallel_spawn of 3 tasks with waitSeconds returns 3 ok runs carrying the children's real outputs", async () => {
     const { details, text } = await call(gw(), "parallel_spawn", {
-      tasks: [task("a", "[[delay:800]] [[reply:ALPHA-OUT]]"), task("b", "[[delay:800]] [[reply:BETA-OUT]]"), task("c", "[[reply:GAMMA-OUT]]")],
+      tasks: [task("a", "[[delay:3000]] [[reply:ALPHA-OUT]]"), task("b", "[[delay:3000]] [[reply:BETA-OUT]]"), task("c", "[[reply:GAMMA-OUT]]")],
       waitSeconds: 60,
     });
     expect(details.complete).toBe(true);
@@ -80,7 +80,7 @@ describe("parallel-agents in the real gateway", () => {
   it("returns partial results at the wait deadline, and parallel_cancel stops the slow child for real", async () => {
     const { details } = await call(gw(), "parallel_spawn", {
       tasks: [task("fast1", "[[reply:F1]]"), task("fast2", "[[reply:F2]]"), task("slow", "[[delay:120000]] [[reply:NEVER]]")],
-      waitSeconds: 6,
+      waitSeconds: 15, // long enough for the fast two on a loaded 2-core host; the slow one never ends by itself
     });
     expect(details).toMatchObject({ complete: false, partial: true });
     expect(details.results!.map((r) => [r.label, r.output]).sort()).toEqual([["fast1", "F1"], ["fast2", "F2"]]);
@@ -89,7 +89,7 @@ describe("parallel-agents in the real gateway", () => {
     const cancelled = await call(gw(), "parallel_cancel", { batchId: details.batchId });
     expect(byLabel(cancelled.details).slow.state).toBe("cancelled");
     expect(byLabel(cancelled.details).fast1).toMatchObject({ state: "ok", output: "F1" }); // finished work is kept
-    const slow = await fake().waitFor((log) => log.some((q) => q.lastUser.includes("slow:") && q.aborted && q.endedAt !== null), { timeoutMs: 10_000 });
+    const slow = await fake().waitFor((log) => log.some((q) => q.lastUser.includes("slow:") && q.aborted && q.endedAt !== null), { timeoutMs: 30_000 });
     expect(slow.length).toBeGreaterThan(0);
     const after = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 1 });
     expect(after.details.complete).toBe(true);
@@ -107,7 +107,7 @@ describe("parallel-agents in the real gateway", () => {
     expect(runs.ok2).toMatchObject({ state: "ok", output: "OK2" });
     expect(runs.hung.state).toBe("timed_out");
     expect(runs.hung.attempts).toHaveLength(1); // a slow run is not re-spawned while it runs
-    await fake().waitFor((log) => log.some((q) => q.lastUser.includes("hung:") && q.aborted), { timeoutMs: 10_000 });
+    await fake().waitFor((log) => log.some((q) => q.lastUser.includes("hung:") && q.aborted), { timeoutMs: 30_000 });
   });
 
   it("cheap model's broken JSON -> corrective follow-up -> next model's valid JSON, both attempts listed", async () => {
