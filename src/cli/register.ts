@@ -1,9 +1,10 @@
-// Wires the operator CLI into the host: the `parallel-agents` root command (lazy, descriptor-backed; the
-// manifest's cliCommands carries the same row) and the gateway methods it calls. Touches no runtime
-// API at register time: in cli-metadata mode `api.runtime` throws.
+// Wires the operator views into the host: the `parallel-agents` CLI root command (lazy, descriptor-backed;
+// the manifest's cliCommands carries the same row), the gateway methods it calls, and the chat command.
+// Touches no runtime API at register time: in cli-metadata mode `api.runtime` throws.
 import type { PluginConfig } from "../config.js";
 import { type HostModelApis } from "../models/ladder.js";
 import { type Cmd, registerCommands } from "./commands.js";
+import { type ChatCommandApi, registerChatCommand } from "./chat-command.js";
 import { type GatewayMethodApi, registerGatewayMethods } from "./gateway-methods.js";
 
 export const CLI_DESCRIPTOR = {
@@ -12,7 +13,7 @@ export const CLI_DESCRIPTOR = {
   hasSubcommands: true,
 };
 
-export interface CliApi extends GatewayMethodApi {
+export interface CliApi extends GatewayMethodApi, ChatCommandApi {
   pluginConfig?: Record<string, unknown>;
   config?: unknown;
   runtime?: unknown;
@@ -24,7 +25,7 @@ export interface CliApi extends GatewayMethodApi {
 
 export function registerOperatorCli(api: CliApi, config: PluginConfig): void {
   const runtime = () => api.runtime as { state?: { resolveStateDir?(): string }; modelAuth?: HostModelApis["modelAuth"] } | undefined;
-  registerGatewayMethods(api, {
+  const views = {
     config,
     hostConfig: () => api.config,
     host: () => {
@@ -34,7 +35,9 @@ export function registerOperatorCli(api: CliApi, config: PluginConfig): void {
         return {};
       }
     },
-  });
+  };
+  registerGatewayMethods(api, views);
+  registerChatCommand(api, views); // `/parallel-agents …` in a chat, scoped to that conversation's agent
   api.registerCli?.(
     ({ program, config: hostConfig }) => {
       registerCommands(program as Cmd, {

@@ -52,14 +52,14 @@ export function batchLine(batch: BatchRecord, now = Date.now()): BatchLine {
   };
 }
 
-/** Open batches first (all of them), then the most recent others, up to `limit` lines. */
-export function statusView(store: BatchStore, load: (id: string) => BatchRecord | undefined, limit = 20, now = Date.now()) {
-  const open = store.openBatchIds();
-  const recent = store.list(limit).map((s) => s.batchId);
-  const ids = [...new Set([...open, ...recent])];
-  const batches = ids.map(load).filter((b): b is BatchRecord => b !== undefined).map((b) => batchLine(b, now));
+/** Open batches first (all of them), then the most recent others, up to `limit` lines; one agent's only when `agentId` is given. */
+export function statusView(store: BatchStore, load: (id: string) => BatchRecord | undefined, limit = 20, now = Date.now(), agentId?: string) {
+  const ids = new Set([...store.openBatchIds(), ...store.list(limit, agentId).map((s) => s.batchId)]);
+  const mine = (b: BatchRecord | undefined): b is BatchRecord => b !== undefined && (agentId === undefined || b.agentId === agentId);
+  const batches = [...ids].map(load).filter(mine).map((b) => batchLine(b, now));
   batches.sort((a, b) => Number(b.open) - Number(a.open) || b.createdAt.localeCompare(a.createdAt));
-  return { store: store.path, openCount: batches.filter((b) => b.open).length, batches: batches.slice(0, Math.max(limit, open.length)) };
+  const openCount = batches.filter((b) => b.open).length;
+  return { store: store.path, openCount, batches: batches.slice(0, Math.max(limit, openCount)) };
 }
 
 export type StatusView = ReturnType<typeof statusView>;

@@ -114,10 +114,11 @@ export class BatchStore {
     return this.sql("SELECT id FROM batches WHERE open = 1 ORDER BY created_at").all().map((r) => r.id as string);
   }
 
-  list(limit = 50): BatchSummary[] {
+  /** The newest batches (of one agent, when given). */
+  list(limit = 50, agentId?: string): BatchSummary[] {
     return this.db
-      .prepare("SELECT id, agent_id, requester, created_at, updated_at, open FROM batches ORDER BY created_at DESC LIMIT ?")
-      .all(limit)
+      .prepare("SELECT id, agent_id, requester, created_at, updated_at, open FROM batches WHERE ?1 IS NULL OR agent_id = ?1 ORDER BY created_at DESC LIMIT ?2")
+      .all(agentId ?? null, limit)
       .map((r) => ({
         batchId: r.id as string,
         agentId: r.agent_id as string,

@@ -1,5 +1,6 @@
 // The operator CLI off the gateway (read-only store), its tables, and the gateway methods it calls.
 import { describe, expect, it } from "vitest";
+import { answerChatCommand, registerChatCommand } from "../../src/cli/chat-command.js";
 import { registerGatewayMethods } from "../../src/cli/gateway-methods.js";
 import { offlineDoctor, runCommand } from "../../src/cli/commands.js";
 import { age, formatDoctor, formatShow, formatStatus, table } from "../../src/cli/format.js";
@@ -113,5 +114,50 @@ describe("gateway methods", () => {
       await engine.stop();
       engine.store.close();
     }
+  });
+});
+
+describe("the /parallel-agents chat command", () => {
+  const deps = { config: resolveConfig({ ladder: ["m/cheap"] }), hostConfig: () => ({}), host: () => ({}) };
+
+  it("registers one text command that takes arguments", () => {
+    const defs: { name: string; acceptsArgs?: boolean }[] = [];
+    registerChatCommand({ registerCommand: (d) => void defs.push(d) }, deps);
+    expect(defs).toMatchObject([{ name: "parallel-agents", acceptsArgs: true }]);
+  });
+
+  it("shows, and cancels, only the batches of the conversation's agent", async () => {
+    const engine = engineOn(tempDir(), new MemoryRuntime(() => ({ hang: true })));
+    setCurrentEngine(engine);
+    await engine.start();
+    try {
+      const mine = batchOf([spec("a", { prompt: "wait forever" })]);
+      const theirs = { ...batchOf([spec("b", { prompt: "wait forever" })]), agentId: "other", requester: "agent:other:main" };
+      engine.submit(mine);
+      engine.submit(theirs);
+      const ask = (args: string, agentId = "main") => answerChatCommand({ args, agentId }, deps);
+      const status = await ask("");
+      expect(status).toContain(mine.batchId);
+      expect(status).not.toContain(theirs.batchId);
+      expect(await ask("status", "other")).toContain(theirs.batchId);
+      expect(await ask(`show ${mine.batchId}`)).toMatch(/a\s+(queued|running)/);
+      expect(await ask(`show ${theirs.batchId}`)).toMatch(/is not yours/);
+      expect(await ask(`cancel ${theirs.batchId}`)).toMatch(/is not yours/);
+      expect(engine.get(theirs.batchId)!.runs[0].state).not.toBe("cancelled");
+      expect(await ask(`cancel ${mine.batchId}`)).toMatch(new RegExp(`Stopped 1 run\\(s\\) of ${mine.batchId}: a`));
+      expect(engine.get(mine.batchId)!.runs[0].state).toBe("cancelled");
+      expect(await ask("show")).toMatch(/needs a batchId/);
+      expect(await ask("frobnicate")).toMatch(/Unknown subcommand "frobnicate"[\s\S]*\/parallel-agents status/);
+      expect(await ask("doctor")).toMatch(/store: .*batches\.sqlite — ok/);
+    } finally {
+      setCurrentEngine(undefined);
+      await engine.stop();
+      engine.store.close();
+    }
+  });
+
+  it("says the engine is not running instead of failing", async () => {
+    setCurrentEngine(undefined);
+    expect(await answerChatCommand({ args: "status" }, deps)).toMatch(/engine is not running/);
   });
 });

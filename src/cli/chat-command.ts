@@ -1,0 +1,85 @@
+// `/parallel-agents` in a chat (webchat, a DM, any channel that takes text commands): the operator
+// views scoped to the agent of the conversation it is typed in. It answers without a model turn and
+// never shows or stops another agent's batches (the operator CLI is where all of them are seen).
+import type { PluginConfig } from "../config.js";
+import { currentEngine } from "../engine/process-engine.js";
+import type { HostModelApis } from "../models/ladder.js";
+import { callerAgent, ownBatch } from "../tools/context.js";
+import { formatCancel, formatDoctor, formatShow, formatStatus } from "./format.js";
+import { doctorView, showView, statusView } from "./views.js";
+
+export const CHAT_COMMAND = "parallel-agents";
+
+const USAGE = [
+  `/${CHAT_COMMAND} — this agent's parallel-agents batches:`,
+  `  /${CHAT_COMMAND} status             open and recent batches`,
+  `  /${CHAT_COMMAND} show <batchId>     one batch, run by run, with every attempt`,
+  `  /${CHAT_COMMAND} cancel <batchId> [label ...]   stop its queued and running runs`,
+  `  /${CHAT_COMMAND} doctor             store health, usable ladder rungs, settings`,
+].join("\n");
+
+/** What the host hands a command handler (openclaw 2026.9.6 PluginCommandContext, the part used). */
+export interface ChatCommandContext {
+  args?: string;
+  agentId?: string;
+  sessionKey?: string;
+}
+
+export interface ChatCommandApi {
+  registerCommand?(def: {
+    name: string;
+    description: string;
+    acceptsArgs?: boolean;
+    handler: (ctx: ChatCommandContext) => Promise<{ text: string }>;
+  }): void;
+}
+
+export interface ChatCommandDeps {
+  config: PluginConfig;
+  hostConfig: () => unknown;
+  host: () => HostModelApis;
+}
+
+export function registerChatCommand(api: ChatCommandApi, deps: ChatCommandDeps): void {
+  api.registerCommand?.({
+    name: CHAT_COMMAND,
+    description: "This agent's parallel-agents batches: status, show <batchId>, cancel <batchId>, doctor",
+    acceptsArgs: true,
+    handler: async (ctx) => ({ text: await answerChatCommand(ctx, deps) }),
+  });
+}
+
+/** The reply text; every refusal is an answer too (a thrown error would reach the user as "Command failed"). */
+export async function answerChatCommand(ctx: ChatCommandContext, deps: ChatCommandDeps): Promise<string> {
+  const [sub = "status", id, ...labels] = (ctx.args ?? "").trim().split(/\s+/).filter(Boolean);
+  const engine = currentEngine();
+  if (sub === "doctor") {
+    return formatDoctor(
+      doctorView({
+        storePath: engine?.store.path ?? "(engine not running)",
+        openStore: () => {
+          if (!engine) throw new Error("the parallel-agents engine is not running in this gateway");
+          return { store: engine.store, close: false };
+        },
+        config: deps.config,
+        hostConfig: deps.hostConfig(),
+        env: process.env,
+        host: deps.host(),
+        gateway: true,
+      }),
+    );
+  }
+  if (!["status", "show", "cancel"].includes(sub)) return `Unknown subcommand "${sub}".\n${USAGE}`;
+  if (!engine?.running) return "The parallel-agents engine is not running in this gateway (its service did not start); see the gateway log.";
+  const agent = callerAgent(ctx);
+  if (sub === "status") return formatStatus({ source: `gateway, agent ${agent}`, ...statusView(engine.store, (b) => engine.get(b), 20, Date.now(), agent) });
+  if (!id) return `/${CHAT_COMMAND} ${sub} needs a batchId.\n${USAGE}`;
+  try {
+    const batch = ownBatch(`/${CHAT_COMMAND} ${sub}`, engine, id, ctx);
+    if (sub === "show") return formatShow(showView(batch));
+    const stopped = await engine.cancel(batch.batchId, labels.length ? labels : undefined);
+    return formatCancel({ stopped, batch: showView(engine.get(batch.batchId) ?? batch) });
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
