@@ -1,5 +1,6 @@
 // In-memory stand-in for OpenClaw's sub-agent runtime: scripted children, real timers.
 // It records what a spec needs to check: start order, peak concurrency, overlapping attempts.
+// Lookups are indexed, so the engine-scale bench measures the engine, not this stand-in.
 import type { ChildRuntime, StartRequest, StartedRun, Transcript, WaitResult } from "../../src/runtime/port.js";
 
 export interface Behaviour {
@@ -30,29 +31,34 @@ export class MemoryRuntime implements ChildRuntime {
   readonly runs: ChildRun[] = [];
   readonly stops: string[] = [];
   peakLive = 0;
+  /** Children started and not yet ended. */
+  live = 0;
   private seq = 0;
+  private readonly byRunId = new Map<string, ChildRun>();
+  private readonly byIdempotencyKey = new Map<string, ChildRun>();
+  /** Every run of a session, oldest first. */
+  private readonly bySession = new Map<string, ChildRun[]>();
 
   constructor(private readonly script: (req: StartRequest, index: number) => Behaviour = () => ({ reply: "done" })) {}
 
-  get live(): number {
-    return this.runs.filter((r) => !r.result).length;
-  }
-
   async start(req: StartRequest): Promise<StartedRun> {
-    const existing = this.runs.find((r) => r.req.idempotencyKey === req.idempotencyKey);
+    const existing = this.byIdempotencyKey.get(req.idempotencyKey);
     if (existing) return { runId: existing.runId, sessionKey: req.sessionKey, model: req.model };
     const behaviour = this.script(req, this.runs.length);
     let settle!: () => void;
     const settled = new Promise<void>((resolve) => (settle = resolve));
     const run: ChildRun = { req, runId: `run-${++this.seq}`, startedAt: Date.now(), behaviour, settled, settle };
     this.runs.push(run);
-    this.peakLive = Math.max(this.peakLive, this.live);
+    this.byRunId.set(run.runId, run);
+    this.byIdempotencyKey.set(req.idempotencyKey, run);
+    this.bySession.set(req.sessionKey, [...(this.bySession.get(req.sessionKey) ?? []), run]);
+    this.peakLive = Math.max(this.peakLive, ++this.live);
     if (!behaviour.hang) run.timer = setTimeout(() => this.finish(run, outcomeOf(behaviour)), behaviour.delayMs ?? 5);
     return { runId: run.runId, sessionKey: req.sessionKey, model: req.model };
   }
 
   async wait(runId: string, timeoutMs: number): Promise<WaitResult> {
-    const run = this.runs.find((r) => r.runId === runId);
+    const run = this.byRunId.get(runId);
     if (!run) return { state: "error", error: `unknown run ${runId}` };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
@@ -62,7 +68,7 @@ export class MemoryRuntime implements ChildRuntime {
   }
 
   async read(sessionKey: string): Promise<Transcript> {
-    const run = [...this.runs].reverse().find((r) => r.req.sessionKey === sessionKey);
+    const run = this.bySession.get(sessionKey)?.at(-1);
     const b = run?.behaviour;
     return {
       finalText: b?.reply,
@@ -73,7 +79,8 @@ export class MemoryRuntime implements ChildRuntime {
 
   async stop(sessionKey: string): Promise<void> {
     this.stops.push(sessionKey);
-    for (const run of this.runs.filter((r) => r.req.sessionKey === sessionKey && !r.result)) {
+    for (const run of this.bySession.get(sessionKey) ?? []) {
+      if (run.result) continue;
       clearTimeout(run.timer);
       this.finish(run, { state: "error", error: "stopped" });
     }
@@ -98,6 +105,7 @@ export class MemoryRuntime implements ChildRuntime {
 
   private finish(run: ChildRun, result: WaitResult): void {
     if (run.result) return;
+    this.live--;
     run.result = result;
     run.endedAt = Date.now();
     run.settle();
