@@ -13,6 +13,8 @@ export interface Behaviour {
   usage?: { inputTokens: number; outputTokens: number };
   /** Model that "really" answers, when it differs from the requested one. */
   modelUsed?: string;
+  /** How long reading this child's transcript takes (a busy host). */
+  readDelayMs?: number;
 }
 
 interface ChildRun {
@@ -70,6 +72,7 @@ export class MemoryRuntime implements ChildRuntime {
   async read(sessionKey: string): Promise<Transcript> {
     const run = this.bySession.get(sessionKey)?.at(-1);
     const b = run?.behaviour;
+    if (b?.readDelayMs) await new Promise((r) => setTimeout(r, b.readDelayMs));
     return {
       finalText: b?.reply,
       modelUsed: b?.modelUsed ?? run?.req.model ?? "memory/default",

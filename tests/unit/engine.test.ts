@@ -60,6 +60,12 @@ describe("running a batch", () => {
     expect(rt.stops).toContain(hang.sessionKey);
   });
 
+  it("a stopped child's tokens count also when its transcript is slow to read", async () => {
+    const rt = new MemoryRuntime(() => ({ hang: true, readDelayMs: 50, usage: { inputTokens: 400, outputTokens: 20 } }));
+    const b = await setup([spec("slow-read", { timeoutSeconds: 0.1 })], rt).done();
+    expect(b.runs[0].attempts[0]).toMatchObject({ outcome: "timeout", tokens: 420 });
+  });
+
   it("cancels queued and running runs and keeps finished results", async () => {
     const rt = new MemoryRuntime((req) => (req.message.endsWith("quick") ? { delayMs: 5 } : { hang: true }));
     const t = setup([spec("quick"), spec("long"), spec("later")], rt, { maxConcurrency: 2 });

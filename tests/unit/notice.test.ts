@@ -1,7 +1,7 @@
 // The completion notice: sent once to the requester of a batch nobody collected, also across
 // restarts, carrying ids, counts and labels but never a child's output; and how it reaches OpenClaw.
 import { describe, expect, it } from "vitest";
-import type { Notifier } from "../../src/engine/notice.js";
+import { type Notifier, noticeText } from "../../src/engine/notice.js";
 import { openclawNotifier } from "../../src/runtime/openclaw-adapter.js";
 import { BatchStore } from "../../src/store/batch-store.js";
 import { MemoryRuntime } from "../support/memory-runtime.js";
@@ -59,6 +59,26 @@ describe("completion notices", () => {
     await until(() => sent.length > 0);
     expect(sent.map((s) => s.batchId)).toEqual([batch.batchId]);
     await engine.stop();
+  });
+});
+
+describe("the notice text", () => {
+  it("counts runs per state and names at most 20 that did not end ok", () => {
+    const batch = batchOf([...Array.from({ length: 23 }, (_, i) => spec(`f${i}`)), spec("good")]);
+    batch.runs.forEach((r, i) => (r.state = i < 22 ? "failed" : i === 22 ? "timed_out" : "ok"));
+    const first20 = Array.from({ length: 20 }, (_, i) => `f${i}`).join(", ");
+    expect(noticeText(batch)).toBe(
+      `[parallel-agents] Batch ${batch.batchId} has finished: 22 failed, 1 timed out, 1 ok. Not ok: ${first20}, … (3 more). Collect the results with poll_until_complete {"batchId":"${batch.batchId}"}.`,
+    );
+    const twenty = batchOf(Array.from({ length: 20 }, (_, i) => spec(`f${i}`)));
+    for (const r of twenty.runs) r.state = "failed";
+    expect(noticeText(twenty)).toContain(`Not ok: ${first20}. Collect`); // all 20 named, nothing "more"
+  });
+
+  it("says nothing about failures when every run is ok", () => {
+    const batch = batchOf([spec("a"), spec("b")]);
+    for (const r of batch.runs) r.state = "ok";
+    expect(noticeText(batch)).toBe(`[parallel-agents] Batch ${batch.batchId} has finished: 2 ok. Collect the results with poll_until_complete {"batchId":"${batch.batchId}"}.`);
   });
 });
 
