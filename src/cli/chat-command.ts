@@ -1,12 +1,11 @@
 // `/parallel-agents` in a chat (webchat, a DM, any channel that takes text commands): the operator
 // views scoped to the agent of the conversation it is typed in. It answers without a model turn and
 // never shows or stops another agent's batches (the operator CLI is where all of them are seen).
-import type { PluginConfig } from "../config.js";
 import { currentEngine } from "../engine/process-engine.js";
-import type { HostModelApis } from "../models/ladder.js";
 import { callerAgent, ownBatch } from "../tools/context.js";
 import { formatCancel, formatDoctor, formatShow, formatStatus } from "./format.js";
-import { doctorView, showView, statusView } from "./views.js";
+import { type GatewayMethodDeps, liveDoctor } from "./gateway-methods.js";
+import { showView, statusView } from "./views.js";
 
 export const CHAT_COMMAND = "parallel-agents";
 
@@ -34,13 +33,7 @@ export interface ChatCommandApi {
   }): void;
 }
 
-export interface ChatCommandDeps {
-  config: PluginConfig;
-  hostConfig: () => unknown;
-  host: () => HostModelApis;
-}
-
-export function registerChatCommand(api: ChatCommandApi, deps: ChatCommandDeps): void {
+export function registerChatCommand(api: ChatCommandApi, deps: GatewayMethodDeps): void {
   api.registerCommand?.({
     name: CHAT_COMMAND,
     description: "This agent's parallel-agents batches: status, show <batchId>, cancel <batchId>, doctor",
@@ -50,26 +43,11 @@ export function registerChatCommand(api: ChatCommandApi, deps: ChatCommandDeps):
 }
 
 /** The reply text; every refusal is an answer too (a thrown error would reach the user as "Command failed"). */
-export async function answerChatCommand(ctx: ChatCommandContext, deps: ChatCommandDeps): Promise<string> {
+export async function answerChatCommand(ctx: ChatCommandContext, deps: GatewayMethodDeps): Promise<string> {
   const [sub = "status", id, ...labels] = (ctx.args ?? "").trim().split(/\s+/).filter(Boolean);
-  const engine = currentEngine();
-  if (sub === "doctor") {
-    return formatDoctor(
-      doctorView({
-        storePath: engine?.store.path ?? "(engine not running)",
-        openStore: () => {
-          if (!engine) throw new Error("the parallel-agents engine is not running in this gateway");
-          return { store: engine.store, close: false };
-        },
-        config: deps.config,
-        hostConfig: deps.hostConfig(),
-        env: process.env,
-        host: deps.host(),
-        gateway: true,
-      }),
-    );
-  }
+  if (sub === "doctor") return formatDoctor(liveDoctor(deps));
   if (!["status", "show", "cancel"].includes(sub)) return `Unknown subcommand "${sub}".\n${USAGE}`;
+  const engine = currentEngine();
   if (!engine?.running) return "The parallel-agents engine is not running in this gateway (its service did not start); see the gateway log.";
   const agent = callerAgent(ctx);
   if (sub === "status") return formatStatus({ source: `gateway, agent ${agent}`, ...statusView(engine.store, (b) => engine.get(b), 20, Date.now(), agent) });

@@ -97,21 +97,18 @@ export function registerGatewayMethods(api: GatewayMethodApi, deps: GatewayMetho
     }),
     { scope: "operator.write" },
   );
-  reg(
-    METHODS.doctor,
-    wrap(() => {
-      const e = currentEngine();
-      const storePath = e?.store.path ?? "(engine not running)";
-      return doctorView({
-        storePath,
-        openStore: () => ({ store: engine().store, close: false }),
-        config: deps.config,
-        hostConfig: deps.hostConfig(),
-        env: process.env,
-        host: deps.host(),
-        gateway: true,
-      });
-    }),
-    { scope: "operator.read" },
-  );
+  reg(METHODS.doctor, wrap(() => liveDoctor(deps)), { scope: "operator.read" });
+}
+
+/** Doctor as the gateway sees it: this process's engine and store, the host's config and model auth. */
+export function liveDoctor(deps: GatewayMethodDeps) {
+  return doctorView({
+    storePath: currentEngine()?.store.path ?? "(engine not running)",
+    openStore: () => ({ store: engine().store, close: false }),
+    config: deps.config,
+    hostConfig: deps.hostConfig(),
+    env: process.env,
+    host: deps.host(),
+    gateway: true,
+  });
 }

@@ -116,8 +116,7 @@ export class BatchStore {
 
   /** The newest batches (of one agent, when given). */
   list(limit = 50, agentId?: string): BatchSummary[] {
-    return this.db
-      .prepare("SELECT id, agent_id, requester, created_at, updated_at, open FROM batches WHERE ?1 IS NULL OR agent_id = ?1 ORDER BY created_at DESC LIMIT ?2")
+    return this.sql("SELECT id, agent_id, requester, created_at, updated_at, open FROM batches WHERE ?1 IS NULL OR agent_id = ?1 ORDER BY created_at DESC LIMIT ?2")
       .all(agentId ?? null, limit)
       .map((r) => ({
         batchId: r.id as string,

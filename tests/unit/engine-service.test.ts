@@ -48,6 +48,22 @@ function make(extra: Parameters<typeof engineOn>[2] = {}, runtime = new MemoryRu
   return { engine, runtime, dir };
 }
 
+/** A store dir holding `batches`, as an earlier process would leave it. */
+function storeWith(...batches: BatchRecord[]): string {
+  const dir = tempDir();
+  const store = BatchStore.open(dir);
+  for (const b of batches) store.create(b);
+  store.close();
+  return dir;
+}
+
+/** What an engine on `dir` logs while it starts. */
+async function startLog(extra: Parameters<typeof engineOn>[2], dir = tempDir()): Promise<string[]> {
+  const { lines, log } = logger();
+  await make({ ...extra, log }, new MemoryRuntime(), dir).engine.start();
+  return lines;
+}
+
 describe("holding a batch (a tool call waiting on it)", () => {
   it("a batch that ends while held by two calls, one of which released (even twice), is theirs: no notice, stored collected and closed", async () => {
     const { sent, notifier } = recorder();
@@ -269,17 +285,8 @@ describe("start and stop", () => {
   });
 
   it("a single resumed batch is logged in the singular; nothing to resume logs nothing", async () => {
-    const dir = tempDir();
-    const store = BatchStore.open(dir);
-    const one = { ...batchOf([spec("a")]), open: true };
-    store.create(one);
-    store.close();
-    const a = logger();
-    await make({ log: a.log }, new MemoryRuntime(), dir).engine.start();
-    expect(a.lines).toContain("parallel-agents: resumed 1 open batch");
-    const b = logger();
-    await make({ log: b.log }, new MemoryRuntime(), tempDir()).engine.start();
-    expect(b.lines.filter((l) => l.includes("resumed"))).toEqual([]);
+    expect(await startLog({}, storeWith({ ...batchOf([spec("a")]), open: true }))).toContain("parallel-agents: resumed 1 open batch");
+    expect((await startLog({})).filter((l) => l.includes("resumed"))).toEqual([]);
   });
 
   it("a batch submitted before start is driven by one loop only: one notice, one wait per attempt at a time", async () => {
@@ -434,17 +441,9 @@ describe("retention", () => {
   });
 
   it("logs a single pruned batch in the singular, and nothing when nothing was pruned", async () => {
-    const dir = tempDir();
-    const store = BatchStore.open(dir);
-    store.create(finished(Date.now() - 2000));
-    store.create(finished(Date.now() - 1000));
-    store.close();
-    const a = logger();
-    await make({ log: a.log, retention: { maxBatches: 1 } }, new MemoryRuntime(), dir).engine.start();
-    expect(a.lines).toContain("parallel-agents: pruned 1 finished batch");
-    const b = logger();
-    await make({ log: b.log }, new MemoryRuntime(), tempDir()).engine.start();
-    expect(b.lines.filter((l) => l.includes("pruned"))).toEqual([]);
+    const dir = storeWith(finished(Date.now() - 2000), finished(Date.now() - 1000));
+    expect(await startLog({ retention: { maxBatches: 1 } }, dir)).toContain("parallel-agents: pruned 1 finished batch");
+    expect((await startLog({})).filter((l) => l.includes("pruned"))).toEqual([]);
   });
 
   it("a failing prune is logged and does not stop the engine starting", async () => {
