@@ -87,14 +87,18 @@ function resolveModels(tool: string, specs: RunSpec[], options: BatchOptions, se
   if (!options.modelOverride || !host) return specs;
   const configured = options.ladder;
   const resolution = resolveLadder({ ladder: configured, host });
-  const usable = (options.ladder = resolution.usable);
+  const { usable } = resolution;
+  options.ladder = usable;
   const note = ladderNote(resolution);
   if (note) notes.push(note);
   return specs.map((spec, i) => {
-    const pin = spec.model ? checkPin(spec.model, host) : undefined;
-    if (pin && !pin.ok) throw new ToolInputError(`${tool}: tasks.${i}.model: ${pinRefusal(spec.model!, pin.why, usable)}`);
+    if (spec.model) {
+      const pin = checkPin(spec.model, host);
+      if (!pin.ok) throw new ToolInputError(`${tool}: tasks.${i}.model: ${pinRefusal(spec.model, pin.why, usable)}`);
+      return spec;
+    }
     const start = startingRung(spec.tier, configured, usable);
-    return pin ? spec : { ...spec, tier: start === undefined ? 0 : usable.indexOf(start) };
+    return { ...spec, tier: start === undefined ? 0 : usable.indexOf(start) };
   });
 }
 
