@@ -17,6 +17,21 @@ export const MAX_INTERRUPTIONS = 10;
 const HOST_NOT_READY = /unavailable during gateway startup|gateway is (?:starting|draining|shutting down)|runtime is no longer active/i;
 export const isHostNotReady = (message: string): boolean => HOST_NOT_READY.test(message);
 
+/** Starts the host may refuse "for now" before the run fails (its own timeout bounds them too). */
+export const MAX_HOST_REFUSALS = 20;
+
+/** The pause before asking a host that refused again: 1 s, growing to 10 s. */
+export const refusalDelayMs = (refusals: number): number => Math.min(1000 * 2 ** Math.max(0, refusals - 1), 10_000);
+
+/** Why a run the host kept refusing failed, in words that tell the operator what to do. */
+export function refusedReason(refusals: { count: number; last: string }, seconds: number): string {
+  return (
+    `the gateway refused to start this run ${refusals.count} time${refusals.count === 1 ? "" : "s"} over ${seconds}s (last: ${refusals.last}). ` +
+    "It was starting, draining or shutting down the plugin's runtime: check `openclaw gateway status` and the gateway log, " +
+    "restart the gateway if it stays that way (`openclaw gateway restart`), then run these labels again"
+  );
+}
+
 export function classifyHostError(message: string): AttemptOutcome {
   if (HOST_NOT_READY.test(message)) return "interrupted";
   return /\b429\b|rate.?limit|too many requests|quota|overloaded/i.test(message) ? "rate_limit" : "provider_error";

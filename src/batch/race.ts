@@ -17,3 +17,15 @@ export async function raceUntil<T>(promises: Promise<T>[], until: number, signal
     if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
 }
+
+/** A host call that did not answer in time. */
+export class HostDeadlineError extends Error {}
+
+/** `promise`, or a HostDeadlineError once `ms` pass: every host call the engine makes has a deadline. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HostDeadlineError(`the host did not answer ${what} within ${Math.round(ms / 1000)}s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}

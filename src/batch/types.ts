@@ -77,7 +77,21 @@ export interface RunRecord {
   notBefore?: number;
   /** First time the run started: its timeout counts from here. */
   firstStartedAt?: number;
+  /** A stop (cancel, timeout, budget) was accepted: no further attempt starts, whatever races it. */
+  stop?: RunStop;
+  /** Starts the host refused for now (a gateway starting or draining), and its last words. */
+  refusals?: { count: number; last: string };
 }
+
+/** A stop accepted for a run, recorded before it is carried out, so nothing can undo it. */
+export interface RunStop {
+  outcome: "timeout" | "cancelled" | "budget";
+  reason: string;
+  at: number;
+}
+
+/** The run state a stop ends in. */
+export const STOPPED_STATE: Record<RunStop["outcome"], "timed_out" | "cancelled" | "failed"> = { timeout: "timed_out", cancelled: "cancelled", budget: "failed" };
 
 export interface BatchRecord {
   batchId: string;
@@ -98,6 +112,8 @@ export interface BatchRecord {
   collected?: boolean;
   /** When the completion notice went out (once per batch, across restarts). */
   notifiedAt?: number;
+  /** The notice's sends: recorded before each try, so a crash mid-send is known and tries stay bounded. */
+  notice?: { tries: number; lastTryAt: number; route?: string; error?: string; gaveUpAt?: number };
   /** research_team: which lane covers which topic, for the synthesis and its "Not covered" line. */
   workflow?: ResearchWorkflow;
 }

@@ -4,12 +4,13 @@
 // the host refuses them from a tool call's context once that call has returned.
 import { AsyncResource } from "node:async_hooks";
 import { createRedactor, type Redactor } from "../batch/redact.js";
-import { raceUntil } from "../batch/race.js";
-import type { BatchRecord, RunRecord } from "../batch/types.js";
+import { raceUntil, withDeadline } from "../batch/race.js";
+import { type BatchRecord, type RunRecord, TERMINAL_STATES } from "../batch/types.js";
 import type { ChildRuntime } from "../runtime/port.js";
 import type { BatchStore, RetentionOptions } from "../store/batch-store.js";
-import { type Notifier, noticeText } from "./notice.js";
-import { BatchScheduler } from "./scheduler.js";
+import type { HostDeadlines } from "./children.js";
+import { type Notifier, noticeKey, noticeText } from "./notice.js";
+import { BatchScheduler, errorText } from "./scheduler.js";
 
 export interface EngineDeps {
   store: BatchStore;
@@ -22,10 +23,18 @@ export interface EngineDeps {
   ungate?: (batch: BatchRecord, run: RunRecord) => string;
   retention?: RetentionOptions;
   log?: (line: string) => void;
+  /** Deadlines of host calls (tests shorten them). */
+  deadlines?: Partial<HostDeadlines & { noticeMs: number; noticeRetryMs: number; loopRestartMs: number }>;
 }
 
 /** How often finished batches beyond retention are pruned. */
 const PRUNE_EVERY_MS = 10 * 60_000;
+/** A batch loop that throws is restarted this many times before its batch fails with the error. */
+export const MAX_LOOP_RESTARTS = 3;
+/** Tries of a completion notice (across restarts too) before the engine gives up and logs it. */
+export const MAX_NOTICE_TRIES = 3;
+/** How long the answer to a cancel waits for the stops it recorded to be carried out (it never waits longer). */
+const CANCEL_ANSWER_MS = 700;
 
 export class Engine {
   private readonly scope = new AsyncResource("parallel-agents.engine");
@@ -84,16 +93,24 @@ export class Engine {
     this.drive(this.scheduler(batch));
   }
 
-  /** The batch as stored (live batches from memory, which the store mirrors). */
+  /** The batch as stored (open batches from memory, which the store mirrors; finished ones from the store). */
   get(batchId: string): BatchRecord | undefined {
     return this.schedulers.get(batchId)?.batch ?? this.deps.store.load(batchId);
   }
 
-  /** Stops queued and running runs of a batch; returns the labels it stopped. */
+  /**
+   * Stops queued and running runs of a batch; returns the labels it stopped. The stops are recorded
+   * (durable, final) before this answers; the engine carries them out, and the answer waits a
+   * moment at most for that, so a cancel answers within a second even while the host is slow.
+   */
   async cancel(batchId: string, labels?: string[]): Promise<string[]> {
     const scheduler = this.schedulers.get(batchId);
     if (!scheduler) return [];
-    return this.inScope(() => scheduler.cancel(labels));
+    const stopped = scheduler.cancel(labels);
+    const deadline = Date.now() + CANCEL_ANSWER_MS;
+    const ended = () => scheduler.batch.runs.every((r) => !stopped.includes(r.spec.label) || TERMINAL_STATES.has(r.state));
+    while (!ended() && Date.now() < deadline) await this.nextChange(batchId, deadline);
+    return stopped;
   }
 
   /**
@@ -148,36 +165,83 @@ export class Engine {
       redact: this.redact,
       random: this.deps.random,
       ungate: this.deps.ungate,
+      deadlines: this.deps.deadlines,
       changed: (batch: BatchRecord) => this.changed(batch.batchId),
     };
   }
 
-  private drive(scheduler: BatchScheduler): void {
+  private drive(scheduler: BatchScheduler, restarts = 0): void {
     const { batchId } = scheduler.batch;
     if (this.loops.has(batchId) || !this.running) return;
     const loop = this.inScope(() => scheduler.run(this.abort.signal))
-      .then(() => (scheduler.complete ? this.ended(scheduler.batch) : undefined))
+      .then(
+        () => (scheduler.complete ? this.ended(scheduler.batch) : undefined),
+        (err: unknown) => this.loopFailed(scheduler, restarts, err),
+      )
       .catch((err: unknown) => this.log(`batch ${batchId} stopped on an error: ${err instanceof Error ? err.stack : String(err)}`))
-      .finally(() => this.loops.delete(batchId));
+      .finally(() => {
+        this.loops.delete(batchId);
+        // A finished batch leaves memory: reads come from the store from now on.
+        if (scheduler.batch.open === false && this.schedulers.get(batchId) === scheduler) this.schedulers.delete(batchId);
+        else if (this.restartDue.delete(batchId)) this.drive(scheduler, restarts + 1);
+      });
     this.loops.set(batchId, loop);
+  }
+
+  private readonly restartDue = new Set<string>();
+
+  /** A batch loop threw (a store error, a render error): restarted a few times, then its batch fails with the reason. */
+  private async loopFailed(scheduler: BatchScheduler, restarts: number, err: unknown): Promise<void> {
+    const { batchId } = scheduler.batch;
+    this.log(`batch ${batchId}: its scheduler stopped on an error (${restarts + 1} of ${MAX_LOOP_RESTARTS + 1}): ${err instanceof Error ? err.stack : String(err)}`);
+    if (restarts < MAX_LOOP_RESTARTS) {
+      await raceUntil([], Date.now() + (this.deps.deadlines?.loopRestartMs ?? 1_000) * (restarts + 1), this.abort.signal);
+      if (this.running) this.restartDue.add(batchId);
+      return;
+    }
+    const reason = this.redact(`the batch's scheduler failed ${restarts + 1} times and gave up: ${errorText(err)}`);
+    await this.inScope(() => scheduler.failAll(reason));
+    this.log(`batch ${batchId} failed: ${reason}`);
+    await this.ended(scheduler.batch);
   }
 
   /** A batch ended: its watcher, if any, reports it; otherwise the requester is told once. */
   private async ended(batch: BatchRecord): Promise<void> {
     if (this.holds.has(batch.batchId)) return this.collected(batch);
     if (!batch.open) return;
-    if (batch.notify && !batch.collected && !batch.notifiedAt && this.deps.notifier) {
-      const target = { agentId: batch.agentId, sessionKey: batch.requester, batchId: batch.batchId };
-      try {
-        const route = await this.inScope(() => this.deps.notifier!.notify(target, this.redact(noticeText(batch))));
-        this.log(`batch ${batch.batchId}: completion notice sent to ${batch.requester} (${route})`);
-      } catch (err) {
-        this.log(`batch ${batch.batchId}: completion notice failed: ${String(err)}`);
-      }
-      batch.notifiedAt = Date.now();
-    }
+    if (batch.notify && !batch.collected && !batch.notifiedAt && this.deps.notifier) await this.sendNotice(batch, this.deps.notifier);
     batch.open = false;
     this.deps.store.saveHeader(batch);
+  }
+
+  /**
+   * Exactly once: each try is recorded before it is made (bounded, across restarts too), and the
+   * notice is marked sent only when the host took it, in the same tick, so a failed send is tried
+   * again and a delivered one is never sent twice. The key is the same on every try.
+   */
+  private async sendNotice(batch: BatchRecord, notifier: Notifier): Promise<void> {
+    const target = { agentId: batch.agentId, sessionKey: batch.requester, batchId: batch.batchId, idempotencyKey: noticeKey(batch.batchId) };
+    const text = this.redact(noticeText(batch));
+    const deadlines = this.deps.deadlines;
+    while ((batch.notice?.tries ?? 0) < MAX_NOTICE_TRIES && this.running) {
+      const tries = (batch.notice?.tries ?? 0) + 1;
+      batch.notice = { ...batch.notice, tries, lastTryAt: Date.now() };
+      this.deps.store.saveHeader(batch);
+      try {
+        const route = await withDeadline(this.inScope(() => notifier.notify(target, text)), deadlines?.noticeMs ?? 10_000, "the completion notice");
+        batch.notifiedAt = Date.now();
+        batch.notice = { ...batch.notice, route, error: undefined };
+        this.log(`batch ${batch.batchId}: completion notice sent to ${batch.requester} (${route})`);
+        return;
+      } catch (err) {
+        batch.notice = { ...batch.notice, error: this.redact(errorText(err)) };
+        this.log(`batch ${batch.batchId}: completion notice failed (try ${tries} of ${MAX_NOTICE_TRIES}): ${errorText(err)}`);
+        if (tries < MAX_NOTICE_TRIES) await raceUntil([], Date.now() + (deadlines?.noticeRetryMs ?? 2_000) * tries, this.abort.signal);
+      }
+    }
+    if (!this.running) return;
+    batch.notice = { ...batch.notice!, gaveUpAt: Date.now() };
+    this.log(`batch ${batch.batchId}: gave up on the completion notice after ${MAX_NOTICE_TRIES} tries; poll_until_complete still returns it`);
   }
 
   private changed(batchId: string): void {

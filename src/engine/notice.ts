@@ -2,11 +2,21 @@
 // ends. Labels, counts and what to call next only: never a child's output or anything secret.
 import { type BatchRecord, TERMINAL_STATES } from "../batch/types.js";
 
+/** Where a notice goes; `idempotencyKey` is the same on every try for one batch, so a host that takes one delivers it once. */
+export interface NoticeTarget {
+  agentId: string;
+  sessionKey: string;
+  batchId: string;
+  idempotencyKey: string;
+}
+
 /** Delivers a notice to the session that started a batch (the OpenClaw adapter implements it). */
 export interface Notifier {
   /** Resolves with the route that took it (e.g. "wake", "next-turn"), or throws. */
-  notify(target: { agentId: string; sessionKey: string; batchId: string }, text: string): Promise<string>;
+  notify(target: NoticeTarget, text: string): Promise<string>;
 }
+
+export const noticeKey = (batchId: string): string => `parallel-agents:notice:${batchId}`;
 
 export function noticeText(batch: BatchRecord): string {
   const counts = new Map<string, number>();

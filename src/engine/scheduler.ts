@@ -2,17 +2,20 @@
 // maxConcurrency live), waits on children through the host's bounded long-poll (never by
 // sleeping), judges what they produced, retries and escalates, and enforces timeouts, the budget
 // and cancels. Every change is a guarded transition committed to the store before it is reported.
-import type { ChildRuntime, Transcript, WaitResult } from "../runtime/port.js";
+// A stop is recorded first (durably, final) and carried out beside the loop; starts run beside
+// it too, so neither a slow host start nor a slow stop holds up the other runs.
+import type { ChildRuntime, StartedRun, Transcript, WaitResult } from "../runtime/port.js";
 import { BudgetGuard, costOf } from "../batch/cost.js";
 import { correctiveMessage } from "../batch/json-contract.js";
 import { judgeAttempt } from "../batch/judge.js";
-import { classifyHostError, decide, firstModel, isHostNotReady } from "../batch/policy.js";
-import { raceUntil } from "../batch/race.js";
-import { ChildSessions, type Ended } from "./children.js";
+import { MAX_HOST_REFUSALS, classifyHostError, decide, firstModel, isHostNotReady, refusalDelayMs, refusedReason } from "../batch/policy.js";
+import { HostDeadlineError, raceUntil } from "../batch/race.js";
+import { ChildSessions, type Ended, type HostDeadlines } from "./children.js";
 import type { Redactor } from "../batch/redact.js";
 import { childSessionKey } from "../batch/session-keys.js";
-import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, emptyUsage } from "../batch/types.js";
+import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, type RunStop, STOPPED_STATE, TERMINAL_STATES, batchTotals, emptyUsage } from "../batch/types.js";
 import type { BatchStore } from "../store/batch-store.js";
+import { capOutput } from "./output-cap.js";
 import { type EndedAttempt, type NextState, type Transition, applyTransition, liveAttempt } from "./transitions.js";
 
 export interface SchedulerDeps {
@@ -25,32 +28,35 @@ export interface SchedulerDeps {
   /** Renders a gated run's prompt once every other run is terminal (the research synthesis). */
   ungate?: (batch: BatchRecord, run: RunRecord) => string;
   changed: (batch: BatchRecord, run: RunRecord) => void; // after every committed change
+  deadlines?: Partial<HostDeadlines>;
 }
 
 /** Longest single host wait; shorter than any host-side request limit. */
 const WAIT_SLICE_MS = 30_000;
-/** Pause before asking a host that was not ready again. */
-const NOT_READY_RETRY_MS = 1_000;
 
-type StopOutcome = "timeout" | "cancelled" | "budget";
 const WAKE = Symbol("wake");
 
 export class BatchScheduler {
   private readonly now = Date.now;
-  /** Indexes of runs in state `running`, queued with a backoff, and not yet terminal. */
+  /** Indexes of runs in state `running`, queued with a backoff, not yet terminal, and stopped but not ended. */
   private readonly live = new Set<number>();
   private readonly delayed = new Set<number>();
   private readonly open = new Set<number>();
-  /** Runs being stopped: their wait results are the stopper's to record, not the loop's. */
+  private readonly stopped = new Set<number>();
+  /** Runs whose stop is being carried out: their wait results are the stopper's to record, not the loop's. */
   private readonly stopping = new Set<number>();
   private readonly children: ChildSessions;
   private firstOpen = 0;
   /** Some run still waits for the others (checked only while true: a batch has few gated runs). */
   private gated: boolean;
   private wakeUp: (() => void) | undefined;
+  /** Something changed since the loop last looked (set by wake). */
+  private dirty = false;
+  /** An error in work done beside the loop (a start, a stop): the loop throws it. */
+  private failure: unknown;
 
   constructor(readonly batch: BatchRecord, private readonly deps: SchedulerDeps) {
-    this.children = new ChildSessions(deps.runtime);
+    this.children = new ChildSessions(deps.runtime, deps.deadlines);
     batch.runs.forEach((_, i) => this.track(i));
     this.gated = batch.runs.some((r) => r.spec.gate);
   }
@@ -61,13 +67,14 @@ export class BatchScheduler {
 
   /** Makes the loop look again now (after a cancel, or new work). */
   wake(): void {
+    this.dirty = true;
     this.wakeUp?.();
   }
 
   /**
    * Attempts left live by another process were cut off when it died (the host never finishes
    * them): their transcripts are read (tokens count), their sessions stopped, and they end as
-   * `interrupted`, which re-runs them without using a retry.
+   * `interrupted`, which re-runs them without using a retry (unless a stop was accepted).
    */
   async recover(): Promise<void> {
     await Promise.all(
@@ -75,7 +82,7 @@ export class BatchScheduler {
         const attempt = liveAttempt(run);
         if (run.state === "running" && !attempt) return void this.commit(i, { kind: "requeue" });
         if (!attempt || attempt.owner === this.deps.owner) return;
-        const transcript = await this.children.readBounded(attempt.sessionKey);
+        const transcript = await this.children.read(attempt.sessionKey);
         await this.children.stopAndConfirm(attempt.sessionKey, undefined);
         await this.finish(i, attempt, "interrupted", "the gateway restarted while this attempt was running", transcript);
       }),
@@ -87,10 +94,13 @@ export class BatchScheduler {
     // Keyed by run id: a wait belongs to one attempt, never to a later attempt of the same run.
     const waits = new Map<string, Promise<Ended>>();
     while (!this.complete && !signal.aborted) {
-      await this.ungateReady();
-      await this.enforceBudget();
-      await this.admit();
-      await this.enforceTimeouts();
+      this.dirty = false;
+      if (this.failure) throw this.failure;
+      this.ungateReady();
+      this.enforceBudget();
+      this.enforceTimeouts();
+      this.carryOutStops();
+      this.admit();
       if (this.complete) break;
       const now = this.now();
       for (const i of this.live) {
@@ -99,6 +109,7 @@ export class BatchScheduler {
         const slice = Math.max(1, Math.min(WAIT_SLICE_MS, this.runDeadline(i) - now));
         waits.set(attempt.runId, this.children.waitEnded(attempt.runId, attempt.sessionKey, slice));
       }
+      if (this.dirty) continue;
       const woken = new Promise<typeof WAKE>((resolve) => (this.wakeUp = () => resolve(WAKE)));
       const winner = await raceUntil<Ended | typeof WAKE>([...waits.values(), woken], this.nextTimer(), signal);
       this.wakeUp = undefined;
@@ -108,28 +119,44 @@ export class BatchScheduler {
       const i = [...this.live].find((j) => liveAttempt(this.batch.runs[j])?.runId === winner.runId);
       if (i !== undefined && !this.stopping.has(i)) await this.settle(i, winner.result, winner.transcript);
     }
-    // Deletes issued from the engine complete on their own; waiting here only keeps tests tidy.
-    if (this.complete) await this.children.drained();
+    // Starts, stops and deletes in flight finish (each has a deadline): after the loop, nothing of it writes.
+    await this.children.drained();
+    if (this.failure) throw this.failure;
   }
 
-  /** Stops queued and running runs (all, or those labelled); returns the labels it stopped. */
-  async cancel(labels?: string[]): Promise<string[]> {
+  /** Accepts a cancel of queued and running runs (all, or those labelled): recorded now, carried out by the loop. */
+  cancel(labels?: string[]): string[] {
     const targets = [...this.open].filter((i) => !labels || labels.includes(this.batch.runs[i].spec.label));
-    await Promise.all(targets.map((i) => this.stopRun(i, "cancelled", "cancelled by parallel_cancel")));
+    for (const i of targets) this.requestStop(i, "cancelled", "cancelled by parallel_cancel");
     this.wake();
     return targets.map((i) => this.batch.runs[i].spec.label);
   }
 
-  private async admit(): Promise<void> {
+  /**
+   * The loop failed for good: every open run ends `failed` with `reason` (live children stopped),
+   * so the batch ends and its requester is told.
+   */
+  async failAll(reason: string): Promise<void> {
+    await Promise.all(
+      [...this.open].map(async (i) => {
+        const attempt = liveAttempt(this.batch.runs[i]);
+        if (!attempt) return void this.commit(i, { kind: "end", state: "failed", error: reason });
+        const transcript = await this.children.read(attempt.sessionKey);
+        await this.children.stopAndConfirm(attempt.sessionKey, attempt.runId);
+        this.commit(i, { kind: "finish", n: attempt.n, ended: this.ended(attempt, "interrupted", reason, transcript), next: { state: "failed", error: reason } });
+      }),
+    );
+  }
+
+  /** Queued runs whose turn it is start, up to the batch's concurrency (each start runs beside the loop). */
+  private admit(): void {
     const { runs, options } = this.batch;
     while (this.firstOpen < runs.length && TERMINAL_STATES.has(runs[this.firstOpen].state)) this.firstOpen++;
-    const starting: Promise<void>[] = [];
     for (let i = this.firstOpen; i < runs.length && this.live.size < options.maxConcurrency; i++) {
       const run = runs[i];
-      if (run.state !== "queued" || run.spec.gate || (run.notBefore ?? 0) > this.now()) continue;
-      starting.push(this.startAttempt(i)); // commits `running` before its first await
+      if (run.state !== "queued" || run.spec.gate || run.stop || (run.notBefore ?? 0) > this.now()) continue;
+      this.beside(this.startAttempt(i)); // commits `running` before its first await
     }
-    await Promise.all(starting);
   }
 
   private async startAttempt(i: number): Promise<void> {
@@ -141,19 +168,35 @@ export class BatchScheduler {
       n, model, sessionKey: childSessionKey(this.batch, i, n), owner: this.deps.owner, startedAt: this.now(), tokens: 0, usage: emptyUsage(), costUsd: 0,
     };
     if (!this.commit(i, { kind: "start", attempt })) return;
+    let started: StartedRun;
     try {
-      const started = await this.deps.runtime.start({
-        sessionKey: attempt.sessionKey, message: run.spec.prompt, model, idempotencyKey: `${this.batch.batchId}:${run.spec.label}:${n}`,
-      });
-      // Stopped (cancel, timeout) while the host was admitting it: stop the child we just got.
-      if (!this.commit(i, { kind: "started", n, runId: started.runId, sessionKey: started.sessionKey, modelUsed: started.model })) {
-        await this.children.stopAndConfirm(started.sessionKey, started.runId);
-      }
+      started = await this.children.start({ sessionKey: attempt.sessionKey, message: run.spec.prompt, model, idempotencyKey: `${this.batch.batchId}:${run.spec.label}:${n}` });
     } catch (err) {
-      // A gateway still booting refuses runs ("agent unavailable during gateway startup"): try again shortly.
-      if (isHostNotReady(errorText(err))) return void this.commit(i, { kind: "defer", n, notBefore: this.now() + NOT_READY_RETRY_MS });
-      await this.finish(i, attempt, classifyHostError(errorText(err)), `start failed: ${errorText(err)}`);
+      return this.startFailed(i, attempt, err);
     }
+    const accepted = this.commit(i, { kind: "started", n, runId: started.runId, sessionKey: started.sessionKey, modelUsed: started.model });
+    if (accepted && !this.batch.runs[i].stop) return;
+    // Stopped while the host was admitting it: the stop may have come before the child existed, so stop it now.
+    await this.children.stopAndConfirm(started.sessionKey, started.runId);
+    if (!accepted) this.note(`${run.spec.label}: a start that landed after the run was stopped was stopped at once (attempt ${n})`);
+  }
+
+  /** A start the host refused: "not ready" is tried again later, but not forever; anything else is the attempt's end. */
+  private async startFailed(i: number, attempt: Attempt, err: unknown): Promise<void> {
+    const error = errorText(err);
+    if (isHostNotReady(error)) {
+      const count = (this.batch.runs[i].refusals?.count ?? 0) + 1;
+      const notBefore = this.now() + refusalDelayMs(count);
+      if (!this.commit(i, { kind: "defer", n: attempt.n, notBefore, error: this.deps.redact(error) })) return;
+      const run = this.batch.runs[i];
+      if (!run.stop && (count >= MAX_HOST_REFUSALS || notBefore >= this.runDeadline(i))) {
+        this.commit(i, { kind: "end", state: "failed", error: refusedReason(run.refusals!, Math.round((this.now() - run.firstStartedAt!) / 1000)) });
+      }
+      return;
+    }
+    // A start that did not answer in time may still land: its session is deleted before anything else runs.
+    if (err instanceof HostDeadlineError) await this.children.stopAndConfirm(attempt.sessionKey, undefined);
+    await this.finish(i, attempt, classifyHostError(error), `start failed: ${error}`);
   }
 
   /** A wait said the run ended: judge what it produced. */
@@ -163,7 +206,7 @@ export class BatchScheduler {
     if (result.state === "pending" || !attempt) return;
     const schema = run.spec.outputSchema;
     const verdict = judgeAttempt(result, transcript, schema, this.deps.redact);
-    if (verdict.kind === "contract" && !attempt.corrected) return this.sendCorrection(i, attempt, verdict.errors, schema!, transcript);
+    if (verdict.kind === "contract" && !attempt.corrected && !run.stop) return this.sendCorrection(i, attempt, verdict.errors, schema!, transcript);
     const reason = verdict.kind === "contract" ? verdict.errors.join("; ") : verdict.reason;
     const kept = verdict.kind === "done" ? { output: verdict.output, json: verdict.json } : { output: verdict.output };
     await this.finish(i, attempt, verdict.outcome, reason, transcript, kept);
@@ -172,64 +215,101 @@ export class BatchScheduler {
   /** One follow-up in the same session with the validation errors, before escalating. */
   private async sendCorrection(i: number, attempt: Attempt, errors: string[], schema: object, transcript?: Transcript): Promise<void> {
     const { batchId } = this.batch;
+    const label = this.batch.runs[i].spec.label;
+    let started: StartedRun;
     try {
-      const started = await this.deps.runtime.start({
-        sessionKey: attempt.sessionKey, message: correctiveMessage(errors, schema), model: attempt.model, idempotencyKey: `${batchId}:${this.batch.runs[i].spec.label}:${attempt.n}:fix`,
-      });
-      const usage = transcript?.usage ?? attempt.usage;
-      const reason = `corrective follow-up sent: ${errors.slice(0, 3).join("; ")}`;
-      this.commit(i, { kind: "corrected", n: attempt.n, runId: started.runId, reason, usage, costUsd: this.costOf(usage, attempt, transcript) });
+      started = await this.children.start({ sessionKey: attempt.sessionKey, message: correctiveMessage(errors, schema), model: attempt.model, idempotencyKey: `${batchId}:${label}:${attempt.n}:fix` });
     } catch (err) {
-      await this.finish(i, attempt, "invalid_json", `corrective follow-up failed: ${errorText(err)}`, transcript);
+      return this.finish(i, attempt, "invalid_json", `corrective follow-up failed: ${errorText(err)}`, transcript);
     }
+    const usage = transcript?.usage ?? attempt.usage;
+    const reason = `corrective follow-up sent: ${errors.slice(0, 3).join("; ")}`;
+    if (this.commit(i, { kind: "corrected", n: attempt.n, runId: started.runId, reason, usage, costUsd: this.costOf(usage, attempt, transcript) })) return;
+    // A stop came first: the follow-up must not run on.
+    await this.children.stopAndConfirm(attempt.sessionKey, started.runId);
+    this.note(`${label}: a corrective follow-up that landed after the run was stopped was stopped at once`);
   }
 
-  /** Ends the live attempt as `outcome` and moves the run on as the policy decides. */
+  /** Ends the live attempt as `outcome` and moves the run on as the policy decides (a stopped run ends as stopped). */
   private async finish(i: number, attempt: Attempt, outcome: AttemptOutcome, reason?: string, transcript?: Transcript, kept: { output?: string; json?: unknown } = {}): Promise<void> {
     const run = this.batch.runs[i];
-    const usage = transcript?.usage ?? attempt.usage;
-    const ended: EndedAttempt = {
-      outcome, reason: reason === undefined ? undefined : this.deps.redact(reason), endedAt: this.now(), usage,
-      modelUsed: transcript?.modelUsed ?? attempt.modelUsed, costUsd: this.costOf(usage, attempt, transcript),
-    };
+    const ended = this.ended(attempt, outcome, reason, transcript);
     const history = { ...run, attempts: [...run.attempts.slice(0, -1), { ...attempt, ...ended }] };
     const decision = decide(history, outcome, this.batch.options, this.deps.random);
+    const output = this.capped(i, kept);
     let next: NextState;
-    if (decision.kind === "succeed") next = { state: "ok", output: kept.output, json: kept.json };
+    if (decision.kind === "succeed") next = { state: "ok", ...output };
     else if (decision.kind === "retry") {
       ended.nextModel = decision.model;
       next = { state: "queued", notBefore: this.now() + decision.delayMs };
-    } else next = { state: decision.state, error: decision.error, output: kept.output };
+    } else next = { state: decision.state, error: decision.error, output: output.output };
     if (!this.commit(i, { kind: "finish", n: attempt.n, ended, next })) return;
     const released = this.children.release(attempt.sessionKey);
-    if (decision.kind === "retry") await released; // one live child per run, ever
+    if (this.batch.runs[i].state === "queued") await released; // one live child per run, ever
   }
 
-  /** Ends a run that is still going (timeout, cancel, budget): its tokens are read, its child stopped. */
-  private async stopRun(i: number, outcome: StopOutcome, reason: string): Promise<void> {
-    if (this.stopping.has(i)) return;
+  private ended(attempt: Attempt, outcome: AttemptOutcome, reason: string | undefined, transcript: Transcript | undefined): EndedAttempt {
+    const usage = transcript?.usage ?? attempt.usage;
+    return {
+      outcome, reason: reason === undefined ? undefined : this.deps.redact(reason), endedAt: this.now(), usage,
+      modelUsed: transcript?.modelUsed ?? attempt.modelUsed, costUsd: this.costOf(usage, attempt, transcript),
+    };
+  }
+
+  /** The output (and JSON) as stored: cut at the cap, with a note in the batch saying so. */
+  private capped(i: number, kept: { output?: string; json?: unknown }): { output?: string; json?: unknown } {
+    if (kept.output === undefined) return kept;
+    const { output, cutFrom } = capOutput(kept.output);
+    if (cutFrom === undefined) return kept;
+    this.note(`${this.batch.runs[i].spec.label}: output of ${cutFrom.toLocaleString("en-US")} bytes cut to the stored cap of 1 MB`);
+    return { output }; // the JSON came from the whole output: not kept beside a cut one
+  }
+
+  /** Records a stop for run `i` (final once committed); the loop carries it out. */
+  private requestStop(i: number, outcome: RunStop["outcome"], reason: string): void {
+    this.commit(i, { kind: "stop", stop: { outcome, reason, at: this.now() } });
+  }
+
+  /** Carries out every accepted stop beside the loop: read its tokens, stop its child, end the run. */
+  private carryOutStops(): void {
+    for (const i of this.stopped) {
+      if (this.stopping.has(i)) continue;
+      this.stopping.add(i);
+      this.beside(this.stopRun(i).finally(() => this.stopping.delete(i)));
+    }
+  }
+
+  private async stopRun(i: number): Promise<void> {
+    const { stop } = this.batch.runs[i];
     const attempt = liveAttempt(this.batch.runs[i]);
-    if (!attempt) {
-      const state = outcome === "timeout" ? "timed_out" : outcome === "cancelled" ? "cancelled" : "failed";
-      this.commit(i, { kind: "end", state, error: reason });
-      return;
-    }
-    this.stopping.add(i);
-    try {
-      const transcript = await this.children.readBounded(attempt.sessionKey);
-      const confirmed = await this.children.stopAndConfirm(attempt.sessionKey, attempt.runId);
-      const note = confirmed ? "" : " (the host did not confirm the child stopped; attempt abandoned)";
-      await this.finish(i, liveAttempt(this.batch.runs[i]) ?? attempt, outcome, reason + note, transcript);
-    } finally {
-      this.stopping.delete(i);
-    }
+    if (!stop) return;
+    if (!attempt) return void this.commit(i, { kind: "end", state: STOPPED_STATE[stop.outcome], error: stop.reason });
+    const transcript = await this.children.read(attempt.sessionKey);
+    const confirmed = await this.children.stopAndConfirm(attempt.sessionKey, attempt.runId);
+    const note = confirmed ? "" : " (the host did not confirm the child stopped; attempt abandoned)";
+    const current = liveAttempt(this.batch.runs[i]);
+    // The host admitted the start while we stopped it: that child is stopped too before the run ends.
+    if (current?.runId && current.runId !== attempt.runId) await this.children.stopAndConfirm(current.sessionKey, current.runId);
+    await this.finish(i, current ?? attempt, stop.outcome, stop.reason + note, transcript);
+  }
+
+  /** Work done beside the loop: tracked, wakes the loop when done, and its error reaches the loop. */
+  private beside(work: Promise<void>): void {
+    void this.children.beside(
+      work.catch((err: unknown) => void (this.failure ??= err)).finally(() => this.wake()),
+    );
+  }
+
+  private note(text: string): void {
+    this.batch.notes.push(text);
+    this.deps.store.saveHeader(this.batch);
   }
 
   private costOf(usage: Attempt["usage"], attempt: Attempt, transcript?: Transcript): number {
     return costOf(usage, transcript?.modelUsed ?? attempt.modelUsed ?? attempt.model ?? "", this.batch.options.prices);
   }
 
-  private async ungateReady(): Promise<void> {
+  private ungateReady(): void {
     const { runs } = this.batch;
     if (!this.gated) return;
     const gated = [...this.open].filter((i) => runs[i].spec.gate);
@@ -243,26 +323,32 @@ export class BatchScheduler {
     return (run.firstStartedAt ?? this.now()) + run.spec.timeoutSeconds * 1000;
   }
 
-  private async enforceTimeouts(): Promise<void> {
-    const late = [...this.live].filter((i) => this.now() >= this.runDeadline(i));
-    await Promise.all(late.map((i) => this.stopRun(i, "timeout", `no result within ${this.batch.runs[i].spec.timeoutSeconds}s`)));
+  /** A run past its timeout is stopped, live or waiting for another try (a backoff, a host not ready). */
+  private enforceTimeouts(): void {
+    const now = this.now();
+    for (const i of [...this.live, ...this.delayed]) {
+      const run = this.batch.runs[i];
+      if (run.stop || run.firstStartedAt === undefined || now < this.runDeadline(i)) continue;
+      const waitingForHost = run.refusals && run.state === "queued";
+      this.requestStop(i, "timeout", waitingForHost ? refusedReason(run.refusals!, run.spec.timeoutSeconds) : `no result within ${run.spec.timeoutSeconds}s`);
+    }
   }
 
-  private async enforceBudget(): Promise<void> {
+  private enforceBudget(): void {
     const { budget } = this.batch.options;
     if (budget.maxTokens === undefined && budget.maxCostUsd === undefined) return;
     const spent = new BudgetGuard(budget);
     const { tokens, costUsd } = batchTotals(this.batch);
     spent.record({ inputTokens: tokens, outputTokens: 0 }, costUsd);
     const over = spent.exceeded();
-    if (over) await Promise.all([...this.open].map((i) => this.stopRun(i, "budget", over)));
+    if (over) for (const i of this.open) if (!this.batch.runs[i].stop) this.requestStop(i, "budget", over);
   }
 
   /** The earliest moment the loop must look again without a wait result. */
   private nextTimer(): number {
     let next = this.now() + WAIT_SLICE_MS;
     for (const i of this.live) next = Math.min(next, this.runDeadline(i));
-    for (const i of this.delayed) next = Math.min(next, this.batch.runs[i].notBefore!);
+    for (const i of this.delayed) next = Math.min(next, this.batch.runs[i].notBefore!, this.runDeadline(i));
     return next;
   }
 
@@ -284,12 +370,12 @@ export class BatchScheduler {
 
   private track(i: number): void {
     const run = this.batch.runs[i];
-    this.live.delete(i);
-    this.delayed.delete(i);
-    this.open.delete(i);
+    for (const set of [this.live, this.delayed, this.open, this.stopped]) set.delete(i);
     if (run.state === "running") this.live.add(i);
     if (run.state === "queued" && run.notBefore) this.delayed.add(i);
-    if (!TERMINAL_STATES.has(run.state)) this.open.add(i);
+    if (TERMINAL_STATES.has(run.state)) return;
+    this.open.add(i);
+    if (run.stop) this.stopped.add(i);
   }
 }
 

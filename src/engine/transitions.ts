@@ -1,9 +1,11 @@
 // Every change to a run is one of these transitions, applied to a copy and refused (undefined)
 // when it does not fit the run's current state: a terminal run is never reopened or finished
 // again, an attempt that ended cannot end twice, and a wait result for an attempt that is no
-// longer the live one (stopped, or superseded by a retry) is ignored. Pure: no I/O, no clock.
+// longer the live one (stopped, or superseded by a retry) is ignored. A stop, once accepted, is
+// final: no attempt starts after it, no follow-up is sent, and whatever ends the run afterwards
+// ends it in the stop's state. Pure: no I/O, no clock.
 import type { Usage } from "../runtime/port.js";
-import { type Attempt, type AttemptOutcome, type RunRecord, type RunState, TERMINAL_STATES } from "../batch/types.js";
+import { type Attempt, type AttemptOutcome, type RunRecord, type RunState, type RunStop, STOPPED_STATE, TERMINAL_STATES } from "../batch/types.js";
 
 export type Transition =
   /** queued -> running with a new attempt. */
@@ -21,7 +23,9 @@ export type Transition =
   /** A run marked running without a live attempt (never written so by us; repaired, not failed). */
   | { kind: "requeue" }
   /** The host refused to start the live attempt for now (still booting): it never ran, so it is dropped. */
-  | { kind: "defer"; n: number; notBefore: number };
+  | { kind: "defer"; n: number; notBefore: number; error: string }
+  /** A stop is accepted (recorded before it is carried out); the first one wins. */
+  | { kind: "stop"; stop: RunStop };
 
 export interface EndedAttempt {
   outcome: AttemptOutcome;
@@ -50,7 +54,7 @@ export function applyTransition(current: RunRecord, t: Transition): RunRecord | 
   const live = liveAttempt(run);
   switch (t.kind) {
     case "start":
-      if (run.state !== "queued" || live || run.spec.gate || t.attempt.n !== run.attempts.length + 1) return undefined;
+      if (run.stop || run.state !== "queued" || live || run.spec.gate || t.attempt.n !== run.attempts.length + 1) return undefined;
       run.attempts.push(t.attempt);
       run.state = "running";
       run.notBefore = undefined;
@@ -61,14 +65,14 @@ export function applyTransition(current: RunRecord, t: Transition): RunRecord | 
       Object.assign(live, { runId: t.runId, sessionKey: t.sessionKey, modelUsed: t.modelUsed ?? live.modelUsed });
       return run;
     case "corrected":
-      if (!live || live.n !== t.n || live.corrected) return undefined;
+      if (run.stop || !live || live.n !== t.n || live.corrected) return undefined;
       Object.assign(live, { corrected: true, runId: t.runId, reason: t.reason, usage: t.usage, costUsd: t.costUsd, tokens: tokensOf(t.usage) });
       return run;
     case "finish": {
       if (!live || live.n !== t.n || run.state !== "running") return undefined;
       const e = t.ended;
       Object.assign(live, { outcome: e.outcome, reason: e.reason, endedAt: e.endedAt, usage: e.usage, tokens: tokensOf(e.usage), costUsd: e.costUsd, modelUsed: e.modelUsed ?? live.modelUsed, nextModel: e.nextModel });
-      return moveOn(run, t.next);
+      return moveOn(run, run.stop ? stoppedNext(run.stop, t.next) : t.next);
     }
     case "end":
       if (live) return undefined;
@@ -81,9 +85,10 @@ export function applyTransition(current: RunRecord, t: Transition): RunRecord | 
       run.attempts.pop();
       run.state = "queued";
       run.notBefore = t.notBefore;
+      run.refusals = { count: (run.refusals?.count ?? 0) + 1, last: t.error };
       return run;
     case "requeue":
-      if (run.state !== "running" || live) return undefined;
+      if (run.stop || run.state !== "running" || live) return undefined;
       run.state = "queued";
       return run;
     case "ungate":
@@ -91,7 +96,17 @@ export function applyTransition(current: RunRecord, t: Transition): RunRecord | 
       run.spec.gate = undefined;
       run.spec.prompt = t.prompt;
       return run;
+    case "stop":
+      if (run.stop) return undefined;
+      run.stop = t.stop;
+      return run;
   }
+}
+
+/** Whatever ended a stopped run's attempt, the run ends as the stop said; an output it produced is kept. */
+function stoppedNext(stop: RunStop, next: NextState): NextState {
+  if (next.state !== "queued" && next.state !== "ok" && STOPPED_STATE[stop.outcome] === next.state) return next;
+  return { state: STOPPED_STATE[stop.outcome], error: stop.reason, output: next.state === "queued" ? undefined : next.output };
 }
 
 function moveOn(run: RunRecord, next: NextState): RunRecord {

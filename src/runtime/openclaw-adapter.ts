@@ -160,7 +160,10 @@ function textOf(content: unknown): string {
  */
 export function openclawNotifier(api: HostApi): Notifier {
   return {
-    async notify({ agentId, sessionKey, batchId }, text) {
+    // The system-event route dedupes a pending event of the same text and contextKey, and is
+    // synchronous: the engine marks the notice sent in the same tick, before the wake can run a
+    // turn, so a crash cannot leave a delivered notice unmarked. The injection takes our key.
+    async notify({ agentId, sessionKey, batchId, idempotencyKey }, text) {
       const system = api.runtime.system;
       try {
         if (system) {
@@ -172,7 +175,7 @@ export function openclawNotifier(api: HostApi): Notifier {
         /* fall through to the injection */
       }
       const inject = api.session?.workflow?.enqueueNextTurnInjection;
-      const r = inject ? ((await inject({ sessionKey, agentId, text, idempotencyKey: `parallel-agents:notice:${batchId}` })) as { enqueued?: boolean } | undefined) : undefined;
+      const r = inject ? ((await inject({ sessionKey, agentId, text, idempotencyKey })) as { enqueued?: boolean } | undefined) : undefined;
       if (r?.enqueued) return "next-turn injection";
       throw new Error("the host offered no route to tell the session");
     },

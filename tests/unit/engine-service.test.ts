@@ -7,6 +7,7 @@ import type { BatchRecord } from "../../src/batch/types.js";
 import { BatchStore } from "../../src/store/batch-store.js";
 import { MemoryRuntime } from "../support/memory-runtime.js";
 import { batchOf, engineOn, settled, spec, tempDir, until } from "../support/batch.js";
+import { MAX_LOOP_RESTARTS, MAX_NOTICE_TRIES } from "../../src/engine/engine.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const poll = async (check: () => boolean, ms = 3_000) => {
@@ -219,17 +220,71 @@ describe("the end of an unheld batch", () => {
     expect(lines.filter((l) => /notice|error/.test(l))).toEqual([]);
   });
 
-  it("a notice that fails is logged and not retried: the batch still closes, stamped notifiedAt", async () => {
-    const { notifier } = recorder("wake route refused");
+  it("a notice that keeps failing is tried a bounded number of times, never marked sent, logged; the batch still closes", async () => {
+    let tries = 0;
+    const notifier: Notifier = { notify: async () => (tries++, Promise.reject(new Error("wake route refused"))) };
     const { lines, log } = logger();
-    const { engine, dir } = make({ notifier, log });
+    const { engine, dir } = make({ notifier, log, deadlines: { noticeRetryMs: 10 } });
     const batch = { ...batchOf([spec("a")]), notify: true };
     engine.submit(batch);
     await settled(engine, batch.batchId);
     await poll(() => engine.store.load(batch.batchId)?.open === false);
-    expect(lines).toContain(`parallel-agents: batch ${batch.batchId}: completion notice failed: Error: wake route refused`);
-    expect(engine.store.load(batch.batchId)).toMatchObject({ open: false, notifiedAt: expect.any(Number) });
+    expect(tries).toBe(MAX_NOTICE_TRIES);
+    expect(lines).toContain(`parallel-agents: batch ${batch.batchId}: completion notice failed (try 1 of ${MAX_NOTICE_TRIES}): wake route refused`);
+    expect(lines.some((l) => l.includes("gave up on the completion notice"))).toBe(true);
+    const stored = engine.store.load(batch.batchId)!;
+    expect(stored.notifiedAt).toBeUndefined();
+    expect(stored).toMatchObject({ open: false, notice: { tries: MAX_NOTICE_TRIES, error: "wake route refused", gaveUpAt: expect.any(Number) } });
     expect(BatchStore.open(dir, { readOnly: true }).openBatchIds()).toEqual([]);
+  });
+
+  it("a failed send is tried again and the notice goes out once", async () => {
+    let tries = 0;
+    const sent: string[] = [];
+    const notifier: Notifier = { notify: async (t, text) => (++tries === 1 ? Promise.reject(new Error("busy")) : (sent.push(`${t.idempotencyKey} ${text}`), "route")) };
+    const { engine } = make({ notifier, deadlines: { noticeRetryMs: 10 } });
+    const batch = { ...batchOf([spec("a")]), notify: true };
+    engine.submit(batch);
+    await poll(() => engine.store.load(batch.batchId)?.open === false);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(new RegExp(`^parallel-agents:notice:${batch.batchId} `));
+    expect(engine.store.load(batch.batchId)).toMatchObject({ notifiedAt: expect.any(Number), notice: { tries: 2, route: "route" } });
+  });
+
+  it("each try is recorded before it is made; a try that never answers hits its deadline and the next one goes out", async () => {
+    let tries = 0;
+    const seenBefore: unknown[] = [];
+    const { engine } = make({
+      notifier: {
+        notify: async (t) => {
+          seenBefore.push(engine.store.load(t.batchId)?.notice?.tries);
+          return ++tries === 1 ? new Promise<string>(() => undefined) : "route";
+        },
+      },
+      deadlines: { noticeMs: 50, noticeRetryMs: 10 },
+    });
+    const batch = { ...batchOf([spec("a")]), notify: true };
+    engine.submit(batch);
+    await poll(() => engine.store.load(batch.batchId)?.open === false);
+    expect(seenBefore).toEqual([1, 2]);
+    expect(engine.store.load(batch.batchId)).toMatchObject({ notifiedAt: expect.any(Number), notice: { tries: 2 } });
+  });
+
+  it("a crash after a try was recorded, before it was marked sent: the next process sends it (same key), and never again once sent", async () => {
+    const b = batchOf([spec("a")]);
+    const dir = storeWith({ ...b, open: true, notify: true, notice: { tries: 1, lastTryAt: 1 }, runs: b.runs.map((r) => ({ ...r, state: "ok" as const })) });
+    const first = recorder();
+    const { engine } = make({ notifier: first.notifier }, new MemoryRuntime(), dir);
+    await engine.start();
+    await poll(() => first.sent.length > 0 && engine.store.load(b.batchId)?.open === false);
+    expect(first.sent.map((x) => x.batchId)).toEqual([b.batchId]);
+    expect(engine.store.load(b.batchId)).toMatchObject({ notice: { tries: 2 } });
+    await engine.stop();
+    engine.store.close();
+    const second = recorder();
+    await make({ notifier: second.notifier, owner: "proc-3" }, new MemoryRuntime(), dir).engine.start();
+    await sleep(50);
+    expect(second.sent).toEqual([]);
   });
 });
 
@@ -380,22 +435,44 @@ describe("start and stop", () => {
     expect((await settled(next, late.batchId)).runs[0].state).toBe("ok");
   });
 
-  it("a batch whose loop died on an error is logged, and a later start resumes it", async () => {
+  it("a batch whose loop throws (a store error) is restarted, logged, and runs to its end without a new start", async () => {
     const { lines, log } = logger();
-    const { engine } = make({ log }, new MemoryRuntime(() => ({ delayMs: 20 })));
+    const { engine } = make({ log, deadlines: { loopRestartMs: 20 } }, new MemoryRuntime(() => ({ delayMs: 20 })));
     const saveRun = engine.store.saveRun.bind(engine.store);
-    let broken = true;
+    let failures = 2;
     engine.store.saveRun = (...args) => {
-      if (broken && args[2].state !== "running") throw new Error("disk full");
+      if (failures > 0 && args[2].state !== "running") {
+        failures--;
+        throw new Error("disk full");
+      }
       return saveRun(...args);
     };
     const batch = batchOf([spec("a")]);
     engine.submit(batch);
-    await poll(() => lines.some((l) => l.includes("stopped on an error")));
-    expect(lines.find((l) => l.includes("stopped on an error"))).toMatch(new RegExp(`^parallel-agents: batch ${batch.batchId} stopped on an error: Error: disk full`));
-    broken = false;
-    await engine.start();
     expect((await settled(engine, batch.batchId, 5_000)).runs[0].state).toBe("ok");
+    expect(lines.filter((l) => l.includes("its scheduler stopped on an error"))).toHaveLength(2);
+    expect(lines.find((l) => l.includes("its scheduler stopped on an error"))).toMatch(new RegExp(`^parallel-agents: batch ${batch.batchId}: its scheduler stopped on an error \\(1 of ${MAX_LOOP_RESTARTS + 1}\\): Error: disk full`));
+  });
+
+  it("a loop that keeps throwing (the synthesis prompt will not render) fails its batch with the reason after bounded restarts; the batch ends and is noticed", async () => {
+    const { lines, log } = logger();
+    const { sent, notifier } = recorder();
+    let renders = 0;
+    const ungate = () => {
+      renders++;
+      throw new Error("template synthesizer: missing helper");
+    };
+    const { engine } = make({ log, notifier, ungate, deadlines: { loopRestartMs: 10 } }, new MemoryRuntime(() => ({ delayMs: 5 })));
+    const batch = { ...batchOf([spec("lane"), spec("synthesis", { gate: "lanes" })]), notify: true };
+    engine.submit(batch);
+    await poll(() => sent.length > 0, 5_000);
+    const b = engine.get(batch.batchId)!;
+    expect(b.runs.map((r) => r.state)).toEqual(["ok", "failed"]);
+    expect(b.runs[1].error).toBe(`the batch's scheduler failed ${MAX_LOOP_RESTARTS + 1} times and gave up: template synthesizer: missing helper`);
+    expect(renders).toBe(MAX_LOOP_RESTARTS + 1);
+    expect(sent).toHaveLength(1);
+    expect(engine.store.load(batch.batchId)?.open).toBe(false);
+    expect(lines).toContain(`parallel-agents: batch ${batch.batchId} failed: ${b.runs[1].error}`);
   });
 
   it("a batch whose recovery fails is logged and still run", async () => {
@@ -474,12 +551,12 @@ describe("retention", () => {
     await sleep(20);
     vi.advanceTimersByTime(10 * 60_000 - 1);
     expect(engine.store.load(older.batchId)).toBeDefined();
-    expect(engine.get(older.batchId)).toBe(older);
+    expect(engine.get(older.batchId)).toMatchObject({ batchId: older.batchId, open: false }); // from the store
     vi.advanceTimersByTime(1);
     expect(engine.store.load(older.batchId)).toBeUndefined();
-    expect(engine.get(older.batchId)).toBeUndefined(); // forgotten in memory too
-    expect(engine.get(newer.batchId)).toBe(newer); // finished but retained: still the live record
-    expect(engine.get(live.batchId)).toBe(live);
+    expect(engine.get(older.batchId)).toBeUndefined();
+    expect(engine.get(newer.batchId)).toMatchObject({ batchId: newer.batchId, open: false }); // finished but retained
+    expect(engine.get(live.batchId)).toBe(live); // open: the scheduler's own record
     await engine.cancel(live.batchId);
     await engine.stop();
     const extra = finished(Date.now() - 10_000);

@@ -95,7 +95,7 @@ describe("the OpenClaw route", () => {
         },
       },
     };
-    const route = await openclawNotifier(api).notify({ agentId: "main", sessionKey: "agent:main:dm:1", batchId: "pa-1" }, "NOTICE");
+    const route = await openclawNotifier(api).notify({ agentId: "main", sessionKey: "agent:main:dm:1", batchId: "pa-1", idempotencyKey: "k-1" }, "NOTICE");
     expect(route).toBe("system event + wake");
     expect(calls).toEqual([
       ["event", "NOTICE", { agentId: "main", sessionKey: "agent:main:dm:1", contextKey: "task:parallel-agents:pa-1" }],
@@ -118,9 +118,9 @@ describe("the OpenClaw route", () => {
       },
       session: { workflow: { enqueueNextTurnInjection: async (p: unknown) => (injected.push(p), { enqueued: true }) } },
     };
-    const route = await openclawNotifier(api).notify({ agentId: "main", sessionKey: "agent:main:x", batchId: "pa-2" }, "NOTICE");
+    const route = await openclawNotifier(api).notify({ agentId: "main", sessionKey: "agent:main:x", batchId: "pa-2", idempotencyKey: "parallel-agents:notice:pa-2" }, "NOTICE");
     expect(route).toBe("next-turn injection");
     expect(injected).toEqual([{ sessionKey: "agent:main:x", agentId: "main", text: "NOTICE", idempotencyKey: "parallel-agents:notice:pa-2" }]);
-    await expect(openclawNotifier({ runtime: api.runtime }).notify({ agentId: "main", sessionKey: "s", batchId: "b" }, "t")).rejects.toThrow(/no route/);
+    await expect(openclawNotifier({ runtime: api.runtime }).notify({ agentId: "main", sessionKey: "s", batchId: "b", idempotencyKey: "k" }, "t")).rejects.toThrow(/no route/);
   });
 });

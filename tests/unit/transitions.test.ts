@@ -43,7 +43,8 @@ describe("a terminal run is never reopened or finished again", () => {
     { kind: "end", state: "cancelled", error: "x" },
     { kind: "ungate", prompt: "p" },
     { kind: "requeue" },
-    { kind: "defer", n: 1, notBefore: 9 },
+    { kind: "defer", n: 1, notBefore: 9, error: "x" },
+    { kind: "stop", stop: { outcome: "cancelled", reason: "x", at: 1 } },
   ];
   for (const state of ["ok", "failed", "timed_out", "cancelled"] as RunState[]) {
     it(`refuses every transition on a ${state} run`, () => {
@@ -196,12 +197,19 @@ describe("ungate", () => {
 });
 
 describe("defer", () => {
-  const defer: Transition = { kind: "defer", n: 1, notBefore: 4000 };
+  const defer: Transition = { kind: "defer", n: 1, notBefore: 4000, error: "gateway is draining" };
 
   it("drops a live attempt the host refused to start: it never ran, so the run is queued again for later", () => {
     const r = applyTransition(run({ state: "running", attempts: [ended(1), attempt(2)] }), { ...defer, n: 2 });
     expect(r).toMatchObject({ state: "queued", notBefore: 4000 });
     expect(r?.attempts.map((a) => a.n)).toEqual([1]);
+  });
+
+  it("counts the host's refusals and keeps its last words (what bounds them and what the operator is told)", () => {
+    const once = applyTransition(running(), defer)!;
+    expect(once.refusals).toEqual({ count: 1, last: "gateway is draining" });
+    const again = applyTransition({ ...once, state: "running", attempts: [attempt(1)] }, { ...defer, error: "runtime is no longer active" })!;
+    expect(again.refusals).toEqual({ count: 2, last: "runtime is no longer active" });
   });
 
   it("applies only to the live attempt, and only before the host admitted it", () => {
@@ -221,5 +229,45 @@ describe("requeue", () => {
   it("leaves a queued run, and a running run with a live attempt, alone", () => {
     expect(applyTransition(run(), { kind: "requeue" })).toBeUndefined();
     expect(applyTransition(running(), { kind: "requeue" })).toBeUndefined();
+  });
+});
+
+describe("stop: once accepted, final", () => {
+  const stop: Transition = { kind: "stop", stop: { outcome: "cancelled", reason: "cancelled by parallel_cancel", at: 7 } };
+  const stopped = (r: RunRecord) => applyTransition(r, stop)!;
+
+  it("is recorded on a queued or running run; the first stop wins", () => {
+    expect(stopped(run()).stop).toEqual({ outcome: "cancelled", reason: "cancelled by parallel_cancel", at: 7 });
+    expect(stopped(running())).toMatchObject({ state: "running", stop: { outcome: "cancelled" } });
+    expect(applyTransition(stopped(run()), { kind: "stop", stop: { outcome: "timeout", reason: "late", at: 9 } })).toBeUndefined();
+  });
+
+  it("refuses a new attempt (a retry's backoff or a recovery that races it)", () => {
+    expect(applyTransition(stopped(run({ notBefore: 5 })), { kind: "start", attempt: attempt(1) })).toBeUndefined();
+    expect(applyTransition(stopped(run({ state: "running", attempts: [ended(1)] })), { kind: "requeue" })).toBeUndefined();
+  });
+
+  it("refuses a corrective follow-up in the live attempt", () => {
+    expect(applyTransition(stopped(running({ runId: "r1" })), { kind: "corrected", n: 1, runId: "r2", reason: "x", usage, costUsd: 0 })).toBeUndefined();
+  });
+
+  it("ends the run as the stop says when its attempt ends in a retry, a success or another failure; the output is kept", () => {
+    const r = stopped(running({ runId: "r1" }));
+    expect(applyTransition(r, finish(1, { state: "queued", notBefore: 9 }))).toMatchObject({ state: "cancelled", error: "cancelled by parallel_cancel" });
+    expect(applyTransition(r, finish(1, { state: "ok", output: "late" }))).toMatchObject({ state: "cancelled", output: "late" });
+    expect(applyTransition(r, finish(1, { state: "failed", error: "boom" }))).toMatchObject({ state: "cancelled", error: "cancelled by parallel_cancel" });
+    // The stopper's own finish keeps its reason (it may say the host did not confirm).
+    expect(applyTransition(r, finish(1, { state: "cancelled", error: "cancelled by parallel_cancel (unconfirmed)" }))).toMatchObject({ error: "cancelled by parallel_cancel (unconfirmed)" });
+  });
+
+  it("a timeout stop ends timed_out and a budget stop failed", () => {
+    const t = applyTransition(running(), { kind: "stop", stop: { outcome: "timeout", reason: "no result within 1s", at: 1 } })!;
+    expect(applyTransition(t, finish(1, { state: "queued", notBefore: 9 }))).toMatchObject({ state: "timed_out", error: "no result within 1s" });
+    const b = applyTransition(running(), { kind: "stop", stop: { outcome: "budget", reason: "over", at: 1 } })!;
+    expect(applyTransition(b, finish(1, { state: "ok" }))).toMatchObject({ state: "failed", error: "over" });
+  });
+
+  it("a run without a live attempt still ends by `end`", () => {
+    expect(applyTransition(stopped(run()), { kind: "end", state: "cancelled", error: "x" })?.state).toBe("cancelled");
   });
 });
