@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Attempt, BatchRecord, RunRecord } from "../batch/types.js";
-import { importJsonlLedger } from "./jsonl-import.js";
+import { markLedgerImported, readJsonlLedger } from "./jsonl-import.js";
 import { MIGRATIONS } from "./schema.js";
 import { type Database, type Statement, openDatabase } from "./sqlite.js";
 
@@ -48,13 +48,21 @@ export class BatchStore {
     if (!options.readOnly) {
       try {
         store.migrate();
+        store.importLedger(join(dir, "batches"));
       } catch (err) {
         db.close();
         throw err;
       }
-      store.tx(() => importJsonlLedger(join(dir, "batches"), (batch) => store.insertIfAbsent(batch)));
     }
     return store;
+  }
+
+  /** The 0.1 JSONL ledger, once: committed first, then its folder renamed (a crash in between re-imports idempotently). */
+  private importLedger(ledgerDir: string): void {
+    const batches = readJsonlLedger(ledgerDir);
+    if (!batches) return;
+    this.tx(() => batches.forEach((batch) => this.insertIfAbsent(batch)));
+    markLedgerImported(ledgerDir);
   }
 
   close(): void {

@@ -1,6 +1,8 @@
 // One-time import of the JSONL ledger that versions up to 0.1 kept (one file per batch under
 // `batches/`), so upgrading users keep their batches. A line that does not parse (a torn write,
-// or a later append glued onto one) is skipped, not fatal. The folder is renamed once imported.
+// or a later append glued onto one) is skipped, not fatal. The folder is renamed only once the
+// import has committed; a crash in between re-reads it at the next open, which inserts only
+// batches the store does not have yet (idempotent).
 import { existsSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { type Attempt, type BatchRecord, TERMINAL_STATES } from "../batch/types.js";
@@ -11,19 +13,23 @@ type LedgerLine =
   | { t: "attempt"; label: string; attempt: Attempt }
   | { t: "note"; text: string };
 
-export function importJsonlLedger(dir: string, insert: (batch: BatchRecord) => void): number {
-  if (!existsSync(dir)) return 0;
-  let imported = 0;
+/** The batches of an old ledger folder, or undefined when there is none. */
+export function readJsonlLedger(dir: string): BatchRecord[] | undefined {
+  if (!existsSync(dir)) return undefined;
+  const batches: BatchRecord[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
     const batch = replay(readFileSync(join(dir, file), "utf8"));
     if (!batch) continue;
     batch.open = batch.runs.some((r) => !TERMINAL_STATES.has(r.state));
-    insert(batch);
-    imported++;
+    batches.push(batch);
   }
+  return batches;
+}
+
+/** Moves an imported ledger folder aside (call after the import committed). */
+export function markLedgerImported(dir: string): void {
   // A second old ledger (say a 0.1 plugin ran on this state folder again) gets a folder of its own.
   renameSync(dir, existsSync(`${dir}.imported`) ? `${dir}.imported-${Date.now()}` : `${dir}.imported`);
-  return imported;
 }
 
 export function replay(text: string): BatchRecord | undefined {
