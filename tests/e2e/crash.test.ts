@@ -65,5 +65,38 @@ describe("crash safety in the real gateway", () => {
     expect(inFlightAtKill.size).toBeGreaterThan(0);
   }, 600_000); // three gateway boots
 
+  it("SIGKILL mid-batch, restart, parallel_cancel at once: answered within 1 s, and nothing of the batch runs again", async () => {
+    const tasks = Array.from({ length: 4 }, (_, i) => ({ label: `k${i}`, task: `k${i} [[delay:8000]] [[reply:K${i}-OUT]]` }));
+    const { details } = await call(gw(), "parallel_spawn", { tasks, maxConcurrency: 4, waitSeconds: 0 });
+    const mine = () => fake().requests((q) => Boolean(q.sessionKey?.includes(details.batchId)));
+    await fake().waitFor(() => mine().filter((q) => q.endedAt === null).length === 4, { timeoutMs: 60_000 });
+    let downAt = 0;
+    const restarting = gw().restart({ signal: "SIGKILL", whileDown: () => void (downAt = Date.now()) });
+    // Ask as soon as the new gateway answers at all (before it is declared ready), as an impatient user would.
+    let answer: { status: number; ms: number; text?: string } | undefined;
+    while (!answer) {
+      if (!downAt) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const t0 = Date.now();
+      const r = await gw().invokeTool("parallel_cancel", { batchId: details.batchId }, { timeoutMs: 30_000 }).catch(() => undefined);
+      if (r?.status === 200) answer = { status: r.status, ms: Date.now() - t0, text: r.text };
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    const answeredAt = Date.now();
+    await restarting;
+    const rerunBeforeCancel = mine().filter((q) => q.startedAt > downAt && q.startedAt < answeredAt - answer.ms).length;
+    process.stderr.write(`[e2e] cancel during recovery answered in ${answer.ms} ms (${answeredAt - downAt} ms after the kill): ${answer.text}; model requests re-run before the cancel arrived: ${rerunBeforeCancel}\n`);
+    expect(answer.ms).toBeLessThan(1_000);
+    expect(answer.text).toMatch(/^Stopped 4 run\(s\): k0, k1, k2, k3\.$/);
+    const { details: after } = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 60 });
+    expect(after.complete).toBe(true);
+    expect(after.runs.map((r) => r.state)).toEqual(["cancelled", "cancelled", "cancelled", "cancelled"]);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(mine().filter((q) => q.startedAt >= answeredAt)).toEqual([]); // nothing started after the cancel
+    expect(mine().filter((q) => q.startedAt > downAt && q.endedAt === null)).toEqual([]); // and nothing re-run is left running
+  }, 400_000);
+
   it("never left loopback", () => gw().assertNoEgress());
 });
