@@ -23,6 +23,12 @@ export const MAX_HOST_REFUSALS = 20;
 /** The pause before asking a host that refused again: 1 s, growing to 10 s. */
 export const refusalDelayMs = (refusals: number): number => Math.min(1000 * 2 ** Math.max(0, refusals - 1), 10_000);
 
+/** After the host refused a run's start for the `count`th time: when to ask again, or give up (bounded by count and the run's deadline). */
+export function afterRefusal(count: number, now: number, deadline: number): { retryAt: number } | { giveUp: true } {
+  const retryAt = now + refusalDelayMs(count);
+  return count >= MAX_HOST_REFUSALS || retryAt >= deadline ? { giveUp: true } : { retryAt };
+}
+
 /** Why a run the host kept refusing failed, in words that tell the operator what to do. */
 export function refusedReason(refusals: { count: number; last: string }, seconds: number): string {
   return (

@@ -8,7 +8,7 @@ import type { ChildRuntime, StartedRun, Transcript, WaitResult } from "../runtim
 import { BudgetGuard, costOf } from "../batch/cost.js";
 import { correctiveMessage } from "../batch/json-contract.js";
 import { judgeAttempt } from "../batch/judge.js";
-import { MAX_HOST_REFUSALS, classifyHostError, decide, firstModel, isHostNotReady, refusalDelayMs, refusedReason } from "../batch/policy.js";
+import { afterRefusal, classifyHostError, decide, firstModel, isHostNotReady, refusedReason } from "../batch/policy.js";
 import { HostDeadlineError, raceUntil } from "../batch/race.js";
 import { ChildSessions, type Ended, type HostDeadlines } from "./children.js";
 import type { Redactor } from "../batch/redact.js";
@@ -185,13 +185,11 @@ export class BatchScheduler {
   private async startFailed(i: number, attempt: Attempt, err: unknown): Promise<void> {
     const error = errorText(err);
     if (isHostNotReady(error)) {
-      const count = (this.batch.runs[i].refusals?.count ?? 0) + 1;
-      const notBefore = this.now() + refusalDelayMs(count);
+      const next = afterRefusal((this.batch.runs[i].refusals?.count ?? 0) + 1, this.now(), this.runDeadline(i));
+      const notBefore = "retryAt" in next ? next.retryAt : this.now();
       if (!this.commit(i, { kind: "defer", n: attempt.n, notBefore, error: this.deps.redact(error) })) return;
       const run = this.batch.runs[i];
-      if (!run.stop && (count >= MAX_HOST_REFUSALS || notBefore >= this.runDeadline(i))) {
-        this.commit(i, { kind: "end", state: "failed", error: refusedReason(run.refusals!, Math.round((this.now() - run.firstStartedAt!) / 1000)) });
-      }
+      if ("giveUp" in next && !run.stop) this.commit(i, { kind: "end", state: "failed", error: refusedReason(run.refusals!, Math.round((this.now() - run.firstStartedAt!) / 1000)) });
       return;
     }
     // A start that did not answer in time may still land: its session is deleted before anything else runs.

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { call, pluginGateway } from "./support/plugin-calls.js";
 import { type Gateway, useGateway } from "./support/use-gateway.js";
 
-const gw = useGateway(pluginGateway("reload"));
+const gw = useGateway({ ...pluginGateway("reload"), readyTimeoutMs: 240_000 }); // a shared 2-core machine boots slowly
 
 async function cliOk(g: Gateway, args: string[]) {
   const t0 = Date.now();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, classifyHostError, decide, firstModel, strongerModel } from "../../src/batch/policy.js";
+import { MAX_HOST_REFUSALS, afterRefusal, backoffMs, classifyHostError, decide, firstModel, refusalDelayMs, refusedReason, strongerModel } from "../../src/batch/policy.js";
 import type { AttemptOutcome, RunRecord } from "../../src/batch/types.js";
 import { options, spec } from "../support/batch.js";
 
@@ -91,5 +91,26 @@ describe("models", () => {
     expect(backoffMs("rate_limit", 1, () => 0.5)).toBe(2000);
     expect(backoffMs("provider_error", 20, () => 0.5)).toBe(15000);
     expect(backoffMs("interrupted", 3)).toBe(0);
+  });
+});
+
+describe("a host that refuses starts for now", () => {
+  it("is asked again after 1, 2, 4, 8 s, then every 10 s", () => {
+    expect([1, 2, 3, 4, 5, 9].map(refusalDelayMs)).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000]);
+  });
+
+  it("is given up on at the count bound, or when the next try would fall past the run's deadline", () => {
+    expect(afterRefusal(1, 0, 60_000)).toEqual({ retryAt: 1000 });
+    expect(afterRefusal(MAX_HOST_REFUSALS - 1, 0, 10_000_000)).toEqual({ retryAt: 10_000 });
+    expect(afterRefusal(MAX_HOST_REFUSALS, 0, 10_000_000)).toEqual({ giveUp: true });
+    expect(afterRefusal(3, 0, 4_000)).toEqual({ giveUp: true }); // the next try (4 s) would be at the deadline
+    expect(afterRefusal(3, 0, 4_001)).toEqual({ retryAt: 4_000 });
+  });
+
+  it("says what happened and what the operator can do", () => {
+    expect(refusedReason({ count: 1, last: "gateway is draining" }, 30)).toBe(
+      "the gateway refused to start this run 1 time over 30s (last: gateway is draining). It was starting, draining or shutting down the plugin's runtime: " +
+        "check `openclaw gateway status` and the gateway log, restart the gateway if it stays that way (`openclaw gateway restart`), then run these labels again",
+    );
   });
 });
