@@ -5,7 +5,6 @@
 // A stop is recorded first (durably, final) and carried out beside the loop; starts run beside
 // it too, so neither a slow host start nor a slow stop holds up the other runs.
 import type { ChildRuntime, StartedRun, Transcript, WaitResult } from "../runtime/port.js";
-import { BudgetGuard, costOf } from "../batch/cost.js";
 import { correctiveMessage } from "../batch/json-contract.js";
 import { judgeAttempt } from "../batch/judge.js";
 import { afterRefusal, classifyHostError, decide, firstModel, isHostNotReady, refusedReason } from "../batch/policy.js";
@@ -13,10 +12,12 @@ import { HostDeadlineError, raceUntil } from "../batch/race.js";
 import { ChildSessions, type Ended, type HostDeadlines } from "./children.js";
 import type { Redactor } from "../batch/redact.js";
 import { childSessionKey } from "../batch/session-keys.js";
-import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, type RunStop, STOPPED_STATE, TERMINAL_STATES, batchTotals, emptyUsage } from "../batch/types.js";
+import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, type RunStop, STOPPED_STATE, TERMINAL_STATES, emptyUsage } from "../batch/types.js";
 import type { BatchStore } from "../store/batch-store.js";
-import { capOutput } from "./output-cap.js";
-import { type EndedAttempt, type NextState, type Transition, applyTransition, liveAttempt } from "./transitions.js";
+import { budgetSpent, lateRuns, runDeadline } from "./limits.js";
+import { RunIndex } from "./run-index.js";
+import { attemptCost, endedAttempt, nextState } from "./attempt-end.js";
+import { type EndedAttempt, type Transition, applyTransition, liveAttempt } from "./transitions.js";
 
 export interface SchedulerDeps {
   runtime: ChildRuntime;
@@ -38,15 +39,10 @@ const WAKE = Symbol("wake");
 
 export class BatchScheduler {
   private readonly now = Date.now;
-  /** Indexes of runs in state `running`, queued with a backoff, not yet terminal, and stopped but not ended. */
-  private readonly live = new Set<number>();
-  private readonly delayed = new Set<number>();
-  private readonly open = new Set<number>();
-  private readonly stopped = new Set<number>();
+  private readonly index: RunIndex;
   /** Runs whose stop is being carried out: their wait results are the stopper's to record, not the loop's. */
   private readonly stopping = new Set<number>();
   private readonly children: ChildSessions;
-  private firstOpen = 0;
   /** Some run still waits for the others (checked only while true: a batch has few gated runs). */
   private gated: boolean;
   private wakeUp: (() => void) | undefined;
@@ -57,12 +53,12 @@ export class BatchScheduler {
 
   constructor(readonly batch: BatchRecord, private readonly deps: SchedulerDeps) {
     this.children = new ChildSessions(deps.runtime, deps.deadlines);
-    batch.runs.forEach((_, i) => this.track(i));
+    this.index = new RunIndex(batch.runs);
     this.gated = batch.runs.some((r) => r.spec.gate);
   }
 
   get complete(): boolean {
-    return this.open.size === 0;
+    return this.index.open.size === 0;
   }
 
   /** Makes the loop look again now (after a cancel, or new work). */
@@ -103,7 +99,7 @@ export class BatchScheduler {
       this.admit();
       if (this.complete) break;
       const now = this.now();
-      for (const i of this.live) {
+      for (const i of this.index.live) {
         const attempt = liveAttempt(this.batch.runs[i]);
         if (!attempt?.runId || waits.has(attempt.runId) || this.stopping.has(i)) continue;
         const slice = Math.max(1, Math.min(WAIT_SLICE_MS, this.runDeadline(i) - now));
@@ -116,7 +112,7 @@ export class BatchScheduler {
       if (!winner || winner === WAKE) continue;
       waits.delete(winner.runId);
       if (winner.result.state === "pending") continue;
-      const i = [...this.live].find((j) => liveAttempt(this.batch.runs[j])?.runId === winner.runId);
+      const i = [...this.index.live].find((j) => liveAttempt(this.batch.runs[j])?.runId === winner.runId);
       if (i !== undefined && !this.stopping.has(i)) await this.settle(i, winner.result, winner.transcript);
     }
     // Starts, stops and deletes in flight finish (each has a deadline): after the loop, nothing of it writes.
@@ -126,7 +122,7 @@ export class BatchScheduler {
 
   /** Accepts a cancel of queued and running runs (all, or those labelled): recorded now, carried out by the loop. */
   cancel(labels?: string[]): string[] {
-    const targets = [...this.open].filter((i) => !labels || labels.includes(this.batch.runs[i].spec.label));
+    const targets = [...this.index.open].filter((i) => !labels || labels.includes(this.batch.runs[i].spec.label));
     for (const i of targets) this.requestStop(i, "cancelled", "cancelled by parallel_cancel");
     this.wake();
     return targets.map((i) => this.batch.runs[i].spec.label);
@@ -138,7 +134,7 @@ export class BatchScheduler {
    */
   async failAll(reason: string): Promise<void> {
     await Promise.all(
-      [...this.open].map(async (i) => {
+      [...this.index.open].map(async (i) => {
         const attempt = liveAttempt(this.batch.runs[i]);
         if (!attempt) return void this.commit(i, { kind: "end", state: "failed", error: reason });
         const transcript = await this.children.read(attempt.sessionKey);
@@ -151,8 +147,7 @@ export class BatchScheduler {
   /** Queued runs whose turn it is start, up to the batch's concurrency (each start runs beside the loop). */
   private admit(): void {
     const { runs, options } = this.batch;
-    while (this.firstOpen < runs.length && TERMINAL_STATES.has(runs[this.firstOpen].state)) this.firstOpen++;
-    for (let i = this.firstOpen; i < runs.length && this.live.size < options.maxConcurrency; i++) {
+    for (let i = this.index.firstOpen(); i < runs.length && this.index.live.size < options.maxConcurrency; i++) {
       const run = runs[i];
       if (run.state !== "queued" || run.spec.gate || run.stop || (run.notBefore ?? 0) > this.now()) continue;
       this.beside(this.startAttempt(i)); // commits `running` before its first await
@@ -222,7 +217,7 @@ export class BatchScheduler {
     }
     const usage = transcript?.usage ?? attempt.usage;
     const reason = `corrective follow-up sent: ${errors.slice(0, 3).join("; ")}`;
-    if (this.commit(i, { kind: "corrected", n: attempt.n, runId: started.runId, reason, usage, costUsd: this.costOf(usage, attempt, transcript) })) return;
+    if (this.commit(i, { kind: "corrected", n: attempt.n, runId: started.runId, reason, usage, costUsd: attemptCost(usage, attempt, this.batch.options.prices, transcript) })) return;
     // A stop came first: the follow-up must not run on.
     await this.children.stopAndConfirm(attempt.sessionKey, started.runId);
     this.note(`${label}: a corrective follow-up that landed after the run was stopped was stopped at once`);
@@ -233,34 +228,16 @@ export class BatchScheduler {
     const run = this.batch.runs[i];
     const ended = this.ended(attempt, outcome, reason, transcript);
     const history = { ...run, attempts: [...run.attempts.slice(0, -1), { ...attempt, ...ended }] };
-    const decision = decide(history, outcome, this.batch.options, this.deps.random);
-    const output = this.capped(i, kept);
-    let next: NextState;
-    if (decision.kind === "succeed") next = { state: "ok", ...output };
-    else if (decision.kind === "retry") {
-      ended.nextModel = decision.model;
-      next = { state: "queued", notBefore: this.now() + decision.delayMs };
-    } else next = { state: decision.state, error: decision.error, output: output.output };
+    const { next, nextModel, cutFrom } = nextState(decide(history, outcome, this.batch.options, this.deps.random), kept, this.now());
+    ended.nextModel = nextModel;
     if (!this.commit(i, { kind: "finish", n: attempt.n, ended, next })) return;
+    if (cutFrom !== undefined) this.note(`${run.spec.label}: output of ${cutFrom.toLocaleString("en-US")} bytes cut to the stored cap of 1 MB`);
     const released = this.children.release(attempt.sessionKey);
     if (this.batch.runs[i].state === "queued") await released; // one live child per run, ever
   }
 
   private ended(attempt: Attempt, outcome: AttemptOutcome, reason: string | undefined, transcript: Transcript | undefined): EndedAttempt {
-    const usage = transcript?.usage ?? attempt.usage;
-    return {
-      outcome, reason: reason === undefined ? undefined : this.deps.redact(reason), endedAt: this.now(), usage,
-      modelUsed: transcript?.modelUsed ?? attempt.modelUsed, costUsd: this.costOf(usage, attempt, transcript),
-    };
-  }
-
-  /** The output (and JSON) as stored: cut at the cap, with a note in the batch saying so. */
-  private capped(i: number, kept: { output?: string; json?: unknown }): { output?: string; json?: unknown } {
-    if (kept.output === undefined) return kept;
-    const { output, cutFrom } = capOutput(kept.output);
-    if (cutFrom === undefined) return kept;
-    this.note(`${this.batch.runs[i].spec.label}: output of ${cutFrom.toLocaleString("en-US")} bytes cut to the stored cap of 1 MB`);
-    return { output }; // the JSON came from the whole output: not kept beside a cut one
+    return endedAttempt(attempt, outcome, reason, transcript, { now: this.now(), redact: this.deps.redact, prices: this.batch.options.prices });
   }
 
   /** Records a stop for run `i` (final once committed); the loop carries it out. */
@@ -270,7 +247,7 @@ export class BatchScheduler {
 
   /** Carries out every accepted stop beside the loop: read its tokens, stop its child, end the run. */
   private carryOutStops(): void {
-    for (const i of this.stopped) {
+    for (const i of this.index.stopped) {
       if (this.stopping.has(i)) continue;
       this.stopping.add(i);
       this.beside(this.stopRun(i).finally(() => this.stopping.delete(i)));
@@ -303,50 +280,34 @@ export class BatchScheduler {
     this.deps.store.saveHeader(this.batch);
   }
 
-  private costOf(usage: Attempt["usage"], attempt: Attempt, transcript?: Transcript): number {
-    return costOf(usage, transcript?.modelUsed ?? attempt.modelUsed ?? attempt.model ?? "", this.batch.options.prices);
-  }
-
   private ungateReady(): void {
     const { runs } = this.batch;
     if (!this.gated) return;
-    const gated = [...this.open].filter((i) => runs[i].spec.gate);
+    const gated = [...this.index.open].filter((i) => runs[i].spec.gate);
     this.gated = gated.length > 0;
-    if (!gated.length || gated.length < this.open.size) return;
+    if (!gated.length || gated.length < this.index.open.size) return;
     for (const i of gated) this.commit(i, { kind: "ungate", prompt: this.deps.ungate?.(this.batch, runs[i]) ?? runs[i].spec.prompt });
   }
 
   private runDeadline(i: number): number {
-    const run = this.batch.runs[i];
-    return (run.firstStartedAt ?? this.now()) + run.spec.timeoutSeconds * 1000;
+    return runDeadline(this.batch.runs[i], this.now());
   }
 
   /** A run past its timeout is stopped, live or waiting for another try (a backoff, a host not ready). */
   private enforceTimeouts(): void {
-    const now = this.now();
-    for (const i of [...this.live, ...this.delayed]) {
-      const run = this.batch.runs[i];
-      if (run.stop || run.firstStartedAt === undefined || now < this.runDeadline(i)) continue;
-      const waitingForHost = run.refusals && run.state === "queued";
-      this.requestStop(i, "timeout", waitingForHost ? refusedReason(run.refusals!, run.spec.timeoutSeconds) : `no result within ${run.spec.timeoutSeconds}s`);
-    }
+    for (const [i, reason] of lateRuns(this.batch.runs, [...this.index.live, ...this.index.delayed], this.now())) this.requestStop(i, "timeout", reason);
   }
 
   private enforceBudget(): void {
-    const { budget } = this.batch.options;
-    if (budget.maxTokens === undefined && budget.maxCostUsd === undefined) return;
-    const spent = new BudgetGuard(budget);
-    const { tokens, costUsd } = batchTotals(this.batch);
-    spent.record({ inputTokens: tokens, outputTokens: 0 }, costUsd);
-    const over = spent.exceeded();
-    if (over) for (const i of this.open) if (!this.batch.runs[i].stop) this.requestStop(i, "budget", over);
+    const over = budgetSpent(this.batch);
+    if (over) for (const i of this.index.open) if (!this.batch.runs[i].stop) this.requestStop(i, "budget", over);
   }
 
   /** The earliest moment the loop must look again without a wait result. */
   private nextTimer(): number {
     let next = this.now() + WAIT_SLICE_MS;
-    for (const i of this.live) next = Math.min(next, this.runDeadline(i));
-    for (const i of this.delayed) next = Math.min(next, this.batch.runs[i].notBefore!, this.runDeadline(i));
+    for (const i of this.index.live) next = Math.min(next, this.runDeadline(i));
+    for (const i of this.index.delayed) next = Math.min(next, this.batch.runs[i].notBefore!, this.runDeadline(i));
     return next;
   }
 
@@ -354,26 +315,16 @@ export class BatchScheduler {
   private commit(i: number, t: Transition): boolean {
     const next = applyTransition(this.batch.runs[i], t);
     if (!next) return false;
-    const closes = this.open.has(i) && TERMINAL_STATES.has(next.state);
+    const closes = this.index.open.has(i) && TERMINAL_STATES.has(next.state);
     const { notify, collected, notifiedAt } = this.batch;
     // Once no run is left, the batch stays open only while a completion notice is owed.
-    const open = this.open.size - (closes ? 1 : 0) > 0 || (notify === true && !collected && !notifiedAt);
+    const open = this.index.open.size - (closes ? 1 : 0) > 0 || (notify === true && !collected && !notifiedAt);
     this.deps.store.saveRun({ ...this.batch, open }, i, next, open !== this.batch.open);
     this.batch.runs[i] = next;
     this.batch.open = open;
-    this.track(i);
+    this.index.track(i);
     this.deps.changed(this.batch, next);
     return true;
-  }
-
-  private track(i: number): void {
-    const run = this.batch.runs[i];
-    for (const set of [this.live, this.delayed, this.open, this.stopped]) set.delete(i);
-    if (run.state === "running") this.live.add(i);
-    if (run.state === "queued" && run.notBefore) this.delayed.add(i);
-    if (TERMINAL_STATES.has(run.state)) return;
-    this.open.add(i);
-    if (run.stop) this.stopped.add(i);
   }
 }
 
