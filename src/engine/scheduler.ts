@@ -42,6 +42,8 @@ export class BatchScheduler {
   private readonly index: RunIndex;
   /** Runs whose stop is being carried out: their wait results are the stopper's to record, not the loop's. */
   private readonly stopping = new Set<number>();
+  /** Runs whose start the host is still admitting. */
+  private readonly starting = new Set<number>();
   private readonly children: ChildSessions;
   /** Some run still waits for the others (checked only while true: a batch has few gated runs). */
   private gated: boolean;
@@ -89,9 +91,10 @@ export class BatchScheduler {
   async run(signal: AbortSignal): Promise<void> {
     // Keyed by run id: a wait belongs to one attempt, never to a later attempt of the same run.
     const waits = new Map<string, Promise<Ended>>();
+    this.reclaimLostStarts();
     while (!this.complete && !signal.aborted) {
       this.dirty = false;
-      if (this.failure) throw this.failure;
+      this.throwFailure();
       this.ungateReady();
       this.enforceBudget();
       this.enforceTimeouts();
@@ -117,7 +120,7 @@ export class BatchScheduler {
     }
     // Starts, stops and deletes in flight finish (each has a deadline): after the loop, nothing of it writes.
     await this.children.drained();
-    if (this.failure) throw this.failure;
+    this.throwFailure();
   }
 
   /** Accepts a cancel of queued and running runs (all, or those labelled): recorded now, carried out by the loop. */
@@ -164,16 +167,34 @@ export class BatchScheduler {
     };
     if (!this.commit(i, { kind: "start", attempt })) return;
     let started: StartedRun;
+    this.starting.add(i);
     try {
       started = await this.children.start({ sessionKey: attempt.sessionKey, message: run.spec.prompt, model, idempotencyKey: `${this.batch.batchId}:${run.spec.label}:${n}` });
     } catch (err) {
       return this.startFailed(i, attempt, err);
+    } finally {
+      this.starting.delete(i);
     }
     const accepted = this.commit(i, { kind: "started", n, runId: started.runId, sessionKey: started.sessionKey, modelUsed: started.model });
     if (accepted && !this.batch.runs[i].stop) return;
     // Stopped while the host was admitting it: the stop may have come before the child existed, so stop it now.
     await this.children.stopAndConfirm(started.sessionKey, started.runId);
     if (!accepted) this.note(`${run.spec.label}: a start that landed after the run was stopped was stopped at once (attempt ${n})`);
+  }
+
+  /**
+   * After the loop restarted on an error: an attempt of ours that is live without a run id and
+   * whose start is no longer in flight lost its start's answer (say its commit failed). Its session
+   * is deleted and it re-runs at once, like an attempt cut off by a restart.
+   */
+  private reclaimLostStarts(): void {
+    for (const i of this.index.live) {
+      const attempt = liveAttempt(this.batch.runs[i]);
+      if (!attempt || attempt.runId || attempt.owner !== this.deps.owner || this.starting.has(i) || this.stopping.has(i)) continue;
+      this.beside(
+        this.children.stopAndConfirm(attempt.sessionKey, undefined).then(() => this.finish(i, attempt, "interrupted", "the engine lost this start's answer (its scheduler restarted); run again")),
+      );
+    }
   }
 
   /** A start the host refused: "not ready" is tried again later, but not forever; anything else is the attempt's end. */
@@ -273,6 +294,13 @@ export class BatchScheduler {
     void this.children.beside(
       work.catch((err: unknown) => void (this.failure ??= err)).finally(() => this.wake()),
     );
+  }
+
+  /** Rethrows (once) an error of work done beside the loop: a restarted loop starts clean. */
+  private throwFailure(): void {
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) throw failure;
   }
 
   private note(text: string): void {

@@ -31,11 +31,12 @@ async function inFlight(tag: string) {
 async function expectBatchesRun(tag: string, liveId: string) {
   const t0 = Date.now();
   const args = { tasks: [{ label: `${tag}-after`, task: `${tag} after [[reply:${tag}-AFTER]]` }], waitSeconds: 120 };
-  // While the host swaps the plugin's runtime it answers 404 "Tool not available" for a moment (host behaviour).
-  for (let r = await gw().invokeTool("parallel_spawn", args, { timeoutMs: 5_000 }).catch(() => undefined); r?.status === 404 && Date.now() - t0 < 30_000; ) {
-    process.stderr.write(`[reload] ${tag}: the host answered 404 (${r.body?.error?.message}) ${Date.now() - t0} ms after the reload; asking again\n`);
+  // While the host swaps the plugin's runtime it answers 404 "Tool not available" for a moment (host behaviour):
+  // probe with an empty task list until the tool answers at all (our 400), then spawn.
+  const probe = () => gw().invokeTool("parallel_spawn", { tasks: [] }, { timeoutMs: 10_000 }).catch(() => undefined);
+  for (let r = await probe(); r?.status !== 400 && Date.now() - t0 < 30_000; r = await probe()) {
+    process.stderr.write(`[reload] ${tag}: the host answered ${r?.status} (${r?.body?.error?.message}) ${Date.now() - t0} ms after the reload; asking again\n`);
     await new Promise((res) => setTimeout(res, 500));
-    r = await gw().invokeTool("parallel_spawn", { tasks: [] }, { timeoutMs: 5_000 }).catch(() => undefined); // a 400 (bad input) means the tool is back
   }
   const fresh = await call(gw(), "parallel_spawn", args);
   process.stderr.write(`[reload] ${tag}: a batch spawned after the reload finished in ${Date.now() - t0} ms\n`);

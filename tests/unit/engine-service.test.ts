@@ -454,6 +454,27 @@ describe("start and stop", () => {
     expect(lines.find((l) => l.includes("its scheduler stopped on an error"))).toMatch(new RegExp(`^parallel-agents: batch ${batch.batchId}: its scheduler stopped on an error \\(1 of ${MAX_LOOP_RESTARTS + 1}\\): Error: disk full`));
   });
 
+  it("a store error in work beside the loop (recording a start's answer) restarts the loop once, and the lost start runs again", async () => {
+    const { lines, log } = logger();
+    const rt = new MemoryRuntime(() => ({ delayMs: 20 }));
+    const { engine } = make({ log, deadlines: { loopRestartMs: 10 } }, rt);
+    const saveRun = engine.store.saveRun.bind(engine.store);
+    let failures = 1;
+    engine.store.saveRun = (...args) => {
+      if (failures > 0 && args[2].attempts[0]?.runId) {
+        failures--;
+        throw new Error("database is locked");
+      }
+      return saveRun(...args);
+    };
+    const batch = batchOf([spec("a")]);
+    engine.submit(batch);
+    const b = await settled(engine, batch.batchId, 5_000);
+    expect(b.runs[0].state).toBe("ok");
+    expect(b.runs[0].attempts.map((a) => a.outcome)).toEqual(["interrupted", "ok"]);
+    expect(lines.filter((l) => l.includes("its scheduler stopped on an error"))).toHaveLength(1);
+  });
+
   it("a loop that keeps throwing (the synthesis prompt will not render) fails its batch with the reason after bounded restarts; the batch ends and is noticed", async () => {
     const { lines, log } = logger();
     const { sent, notifier } = recorder();
