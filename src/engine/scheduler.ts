@@ -4,47 +4,31 @@
 // and cancels. Every change is a guarded transition committed to the store before it is reported.
 // A stop is recorded first (durably, final) and carried out beside the loop; starts run beside
 // it too, so neither a slow host start nor a slow stop holds up the other runs.
-import type { ChildRuntime, StartedRun, Transcript, WaitResult } from "../runtime/port.js";
+import type { StartedRun, Transcript, WaitResult } from "../runtime/port.js";
 import { correctiveMessage } from "../batch/json-contract.js";
 import { judgeAttempt } from "../batch/judge.js";
-import { afterRefusal, classifyHostError, decide, firstModel, isHostNotReady, refusedReason } from "../batch/policy.js";
+import { afterRefusal, classifyHostError, firstModel, isHostNotReady, refusedReason } from "../batch/policy.js";
 import { HostDeadlineError, raceUntil } from "../batch/race.js";
-import { ChildSessions, type Ended, type HostDeadlines } from "./children.js";
-import type { Redactor } from "../batch/redact.js";
+import type { Ended } from "./children.js";
 import { childSessionKey } from "../batch/session-keys.js";
-import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, type RunStop, STOPPED_STATE, TERMINAL_STATES, emptyUsage } from "../batch/types.js";
-import type { BatchStore } from "../store/batch-store.js";
-import { budgetSpent, lateRuns, runDeadline } from "./limits.js";
-import { RunIndex } from "./run-index.js";
-import { attemptCost, endedAttempt, nextState } from "./attempt-end.js";
-import { type EndedAttempt, type Transition, applyTransition, liveAttempt } from "./transitions.js";
+import { type Attempt, type BatchRecord, type RunStop, STOPPED_STATE, emptyUsage } from "../batch/types.js";
+import { budgetSpent, lateRuns } from "./limits.js";
+import { RunBook, type SchedulerDeps } from "./run-book.js";
+import { attemptCost } from "./attempt-end.js";
+import { liveAttempt } from "./transitions.js";
 
-export interface SchedulerDeps {
-  runtime: ChildRuntime;
-  store: BatchStore;
-  /** This gateway process: attempts of any other owner were cut off by a restart. */
-  owner: string;
-  redact: Redactor;
-  random?: () => number;
-  /** Renders a gated run's prompt once every other run is terminal (the research synthesis). */
-  ungate?: (batch: BatchRecord, run: RunRecord) => string;
-  changed: (batch: BatchRecord, run: RunRecord) => void; // after every committed change
-  deadlines?: Partial<HostDeadlines>;
-}
+export type { SchedulerDeps } from "./run-book.js";
 
 /** Longest single host wait; shorter than any host-side request limit. */
 const WAIT_SLICE_MS = 30_000;
 
 const WAKE = Symbol("wake");
 
-export class BatchScheduler {
-  private readonly now = Date.now;
-  private readonly index: RunIndex;
+export class BatchScheduler extends RunBook {
   /** Runs whose stop is being carried out: their wait results are the stopper's to record, not the loop's. */
   private readonly stopping = new Set<number>();
   /** Runs whose start the host is still admitting. */
   private readonly starting = new Set<number>();
-  private readonly children: ChildSessions;
   /** Some run still waits for the others (checked only while true: a batch has few gated runs). */
   private gated: boolean;
   private wakeUp: (() => void) | undefined;
@@ -53,9 +37,8 @@ export class BatchScheduler {
   /** An error in work done beside the loop (a start, a stop): the loop throws it. */
   private failure: unknown;
 
-  constructor(readonly batch: BatchRecord, private readonly deps: SchedulerDeps) {
-    this.children = new ChildSessions(deps.runtime, deps.deadlines);
-    this.index = new RunIndex(batch.runs);
+  constructor(batch: BatchRecord, deps: SchedulerDeps) {
+    super(batch, deps);
     this.gated = batch.runs.some((r) => r.spec.gate);
   }
 
@@ -244,23 +227,6 @@ export class BatchScheduler {
     this.note(`${label}: a corrective follow-up that landed after the run was stopped was stopped at once`);
   }
 
-  /** Ends the live attempt as `outcome` and moves the run on as the policy decides (a stopped run ends as stopped). */
-  private async finish(i: number, attempt: Attempt, outcome: AttemptOutcome, reason?: string, transcript?: Transcript, kept: { output?: string; json?: unknown } = {}): Promise<void> {
-    const run = this.batch.runs[i];
-    const ended = this.ended(attempt, outcome, reason, transcript);
-    const history = { ...run, attempts: [...run.attempts.slice(0, -1), { ...attempt, ...ended }] };
-    const { next, nextModel, cutFrom } = nextState(decide(history, outcome, this.batch.options, this.deps.random), kept, this.now());
-    ended.nextModel = nextModel;
-    if (!this.commit(i, { kind: "finish", n: attempt.n, ended, next })) return;
-    if (cutFrom !== undefined) this.note(`${run.spec.label}: output of ${cutFrom.toLocaleString("en-US")} bytes cut to the stored cap of 1 MB`);
-    const released = this.children.release(attempt.sessionKey);
-    if (this.batch.runs[i].state === "queued") await released; // one live child per run, ever
-  }
-
-  private ended(attempt: Attempt, outcome: AttemptOutcome, reason: string | undefined, transcript: Transcript | undefined): EndedAttempt {
-    return endedAttempt(attempt, outcome, reason, transcript, { now: this.now(), redact: this.deps.redact, prices: this.batch.options.prices });
-  }
-
   /** Records a stop for run `i` (final once committed); the loop carries it out. */
   private requestStop(i: number, outcome: RunStop["outcome"], reason: string): void {
     this.commit(i, { kind: "stop", stop: { outcome, reason, at: this.now() } });
@@ -303,11 +269,6 @@ export class BatchScheduler {
     if (failure) throw failure;
   }
 
-  private note(text: string): void {
-    this.batch.notes.push(text);
-    this.deps.store.saveHeader(this.batch);
-  }
-
   private ungateReady(): void {
     const { runs } = this.batch;
     if (!this.gated) return;
@@ -315,10 +276,6 @@ export class BatchScheduler {
     this.gated = gated.length > 0;
     if (!gated.length || gated.length < this.index.open.size) return;
     for (const i of gated) this.commit(i, { kind: "ungate", prompt: this.deps.ungate?.(this.batch, runs[i]) ?? runs[i].spec.prompt });
-  }
-
-  private runDeadline(i: number): number {
-    return runDeadline(this.batch.runs[i], this.now());
   }
 
   /** A run past its timeout is stopped, live or waiting for another try (a backoff, a host not ready). */
@@ -339,21 +296,6 @@ export class BatchScheduler {
     return next;
   }
 
-  /** Applies `t` to run `i`: stored first, then in memory, then reported. False when refused. */
-  private commit(i: number, t: Transition): boolean {
-    const next = applyTransition(this.batch.runs[i], t);
-    if (!next) return false;
-    const closes = this.index.open.has(i) && TERMINAL_STATES.has(next.state);
-    const { notify, collected, notifiedAt } = this.batch;
-    // Once no run is left, the batch stays open only while a completion notice is owed.
-    const open = this.index.open.size - (closes ? 1 : 0) > 0 || (notify === true && !collected && !notifiedAt);
-    this.deps.store.saveRun({ ...this.batch, open }, i, next, open !== this.batch.open);
-    this.batch.runs[i] = next;
-    this.batch.open = open;
-    this.index.track(i);
-    this.deps.changed(this.batch, next);
-    return true;
-  }
 }
 
 export function errorText(err: unknown): string {

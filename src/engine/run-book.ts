@@ -1,0 +1,79 @@
+// A batch's book of runs, under the scheduler: every change is a guarded transition, stored
+// first, then applied in memory and reported; an attempt's end is written down as the policy
+// decides (cost, next state, the output cap) and its session released; notes go in the batch.
+import type { ChildRuntime, Transcript } from "../runtime/port.js";
+import { decide } from "../batch/policy.js";
+import type { Redactor } from "../batch/redact.js";
+import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, TERMINAL_STATES } from "../batch/types.js";
+import type { BatchStore } from "../store/batch-store.js";
+import { endedAttempt, nextState } from "./attempt-end.js";
+import { ChildSessions, type HostDeadlines } from "./children.js";
+import { runDeadline } from "./limits.js";
+import { RunIndex } from "./run-index.js";
+import { type EndedAttempt, type Transition, applyTransition } from "./transitions.js";
+
+export interface SchedulerDeps {
+  runtime: ChildRuntime;
+  store: BatchStore;
+  /** This gateway process: attempts of any other owner were cut off by a restart. */
+  owner: string;
+  redact: Redactor;
+  random?: () => number;
+  /** Renders a gated run's prompt once every other run is terminal (the research synthesis). */
+  ungate?: (batch: BatchRecord, run: RunRecord) => string;
+  changed: (batch: BatchRecord, run: RunRecord) => void; // after every committed change
+  deadlines?: Partial<HostDeadlines>;
+}
+
+export abstract class RunBook {
+  protected readonly now = Date.now;
+  protected readonly index: RunIndex;
+  protected readonly children: ChildSessions;
+
+  constructor(readonly batch: BatchRecord, protected readonly deps: SchedulerDeps) {
+    this.children = new ChildSessions(deps.runtime, deps.deadlines);
+    this.index = new RunIndex(batch.runs);
+  }
+
+  /** Ends the live attempt as `outcome` and moves the run on as the policy decides (a stopped run ends as stopped). */
+  protected async finish(i: number, attempt: Attempt, outcome: AttemptOutcome, reason?: string, transcript?: Transcript, kept: { output?: string; json?: unknown } = {}): Promise<void> {
+    const run = this.batch.runs[i];
+    const ended = this.ended(attempt, outcome, reason, transcript);
+    const history = { ...run, attempts: [...run.attempts.slice(0, -1), { ...attempt, ...ended }] };
+    const { next, nextModel, cutFrom } = nextState(decide(history, outcome, this.batch.options, this.deps.random), kept, this.now());
+    ended.nextModel = nextModel;
+    if (!this.commit(i, { kind: "finish", n: attempt.n, ended, next })) return;
+    if (cutFrom !== undefined) this.note(`${run.spec.label}: output of ${cutFrom.toLocaleString("en-US")} bytes cut to the stored cap of 1 MB`);
+    const released = this.children.release(attempt.sessionKey);
+    if (this.batch.runs[i].state === "queued") await released; // one live child per run, ever
+  }
+
+  protected ended(attempt: Attempt, outcome: AttemptOutcome, reason: string | undefined, transcript: Transcript | undefined): EndedAttempt {
+    return endedAttempt(attempt, outcome, reason, transcript, { now: this.now(), redact: this.deps.redact, prices: this.batch.options.prices });
+  }
+
+  protected note(text: string): void {
+    this.batch.notes.push(text);
+    this.deps.store.saveHeader(this.batch);
+  }
+
+  protected runDeadline(i: number): number {
+    return runDeadline(this.batch.runs[i], this.now());
+  }
+
+  /** Applies `t` to run `i`: stored first, then in memory, then reported. False when refused. */
+  protected commit(i: number, t: Transition): boolean {
+    const next = applyTransition(this.batch.runs[i], t);
+    if (!next) return false;
+    const closes = this.index.open.has(i) && TERMINAL_STATES.has(next.state);
+    const { notify, collected, notifiedAt } = this.batch;
+    // Once no run is left, the batch stays open only while a completion notice is owed.
+    const open = this.index.open.size - (closes ? 1 : 0) > 0 || (notify === true && !collected && !notifiedAt);
+    this.deps.store.saveRun({ ...this.batch, open }, i, next, open !== this.batch.open);
+    this.batch.runs[i] = next;
+    this.batch.open = open;
+    this.index.track(i);
+    this.deps.changed(this.batch, next);
+    return true;
+  }
+}
