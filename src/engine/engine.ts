@@ -106,10 +106,13 @@ export class Engine {
   async cancel(batchId: string, labels?: string[]): Promise<string[]> {
     const scheduler = this.schedulers.get(batchId);
     if (!scheduler) return [];
+    const t0 = Date.now();
     const stopped = scheduler.cancel(labels);
-    const deadline = Date.now() + CANCEL_ANSWER_MS;
+    const recordedMs = Date.now() - t0;
+    const deadline = t0 + CANCEL_ANSWER_MS;
     const ended = () => scheduler.batch.runs.every((r) => !stopped.includes(r.spec.label) || TERMINAL_STATES.has(r.state));
     while (!ended() && Date.now() < deadline) await this.nextChange(batchId, deadline);
+    this.log(`batch ${batchId}: cancel of ${stopped.length} run(s) recorded in ${recordedMs} ms, answered in ${Date.now() - t0} ms`);
     return stopped;
   }
 
