@@ -34,7 +34,7 @@ export const MAX_LOOP_RESTARTS = 3;
 /** Tries of a completion notice (across restarts too) before the engine gives up and logs it. */
 export const MAX_NOTICE_TRIES = 3;
 /** How long the answer to a cancel waits for the stops it recorded to be carried out (it never waits longer). */
-const CANCEL_ANSWER_MS = 500;
+const CANCEL_ANSWER_MS = 250;
 
 export class Engine {
   private readonly scope = new AsyncResource("parallel-agents.engine");

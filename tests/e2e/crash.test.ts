@@ -65,7 +65,7 @@ describe("crash safety in the real gateway", () => {
     expect(inFlightAtKill.size).toBeGreaterThan(0);
   }, 600_000); // three gateway boots
 
-  it("SIGKILL mid-batch, restart, parallel_cancel at once: answered within 1 s, and nothing of the batch runs again", async () => {
+  it("SIGKILL mid-batch, restart, parallel_cancel at once: the engine answers within 1 s (the host round trip is printed), and nothing of the batch runs again", async () => {
     const tasks = Array.from({ length: 4 }, (_, i) => ({ label: `k${i}`, task: `k${i} [[delay:8000]] [[reply:K${i}-OUT]]` }));
     const { details } = await call(gw(), "parallel_spawn", { tasks, maxConcurrency: 4, waitSeconds: 0 });
     const mine = () => fake().requests((q) => Boolean(q.sessionKey?.includes(details.batchId)));
