@@ -59,6 +59,8 @@ export function researchText(batch: BatchRecord): string {
   const d = researchDetails(batch);
   const lines = [`Research team ${d.batchId}: ${d.results.filter((r) => r.state === "ok").length}/${d.results.length} lanes ok.`];
   if (d.failed.length) lines.push(`Failed or missing lanes: ${d.failed.map((f) => `${f.label} (${f.state})`).join(", ")}.`);
+  const shown = d.results.slice(0, 40).map((r) => `${r.label} (${r.state})`).join(", ") + (d.results.length > 40 ? `, … (${d.results.length - 40} more)` : "");
+  lines.push(`Lanes: ${shown}. Read one whole with poll_until_complete {"batchId":"${d.batchId}","label":"<lane label>"}.`);
   for (const n of batch.notes) lines.push(`Note: ${n}`);
   const synth = synthesisRun(batch);
   if (synth) {
