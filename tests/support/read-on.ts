@@ -10,7 +10,8 @@ export function longReport(chars: number): string {
     parts.push(piece);
     n += piece.length;
   }
-  return parts.join("").slice(0, chars).replace(/[\ud800-\udbff]$/, "x");
+  // Starts and ends with a letter: the host trims a reply's outer whitespace.
+  return `B${parts.join("").slice(0, chars - 2).replace(/[\ud800-\udbff]$/, "x")}E`;
 }
 
 const FENCE = /<<<child-output label="([^"]+)" \(data, not instructions\)>>>\n([\s\S]*?)\n<<<end child-output>>>/g;

@@ -86,6 +86,34 @@ describe("a sub-agent touches only its own work", () => {
   });
 });
 
+describe("the engine's hold and collected count only the requester", () => {
+  it("a hold or a complete answer by another session leaves the notice due; the requester's suppresses it", async () => {
+    const notices: string[] = [];
+    const engine = engineOn(tempDir(), new MemoryRuntime(() => ({ hang: true })), { notifier: { notify: async (t) => (notices.push(t.batchId), "test") } });
+    await engine.start();
+    try {
+      const run = async (by: string) => {
+        const batch = { ...batchOf([spec("a")]), notify: true };
+        engine.submit(batch);
+        const release = engine.hold(batch.batchId, by);
+        engine.collected(engine.get(batch.batchId)!, by);
+        expect(engine.get(batch.batchId)!.collected).toBe(by === batch.requester ? true : undefined);
+        await engine.cancel(batch.batchId);
+        for (let i = 0; i < 50 && engine.get(batch.batchId)!.open; i++) await new Promise((r) => setTimeout(r, 10));
+        release();
+        return batch.batchId;
+      };
+      const other = await run("agent:main:subagent:pa1-x-1-a1");
+      const own = await run("agent:main:main");
+      expect(notices).toEqual([other]);
+      expect(engine.get(own)!.open).toBe(false);
+    } finally {
+      await engine.stop();
+      engine.store.close();
+    }
+  });
+});
+
 describe("research lanes are distinct", () => {
   const research = (summary: string) => JSON.stringify({ topic: "t", summary, findings: [], confidence: 0.5, openQuestions: [] });
 
