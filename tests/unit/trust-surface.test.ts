@@ -243,6 +243,7 @@ describe("an engine that failed to start", () => {
       const healthy = await fakeHost(); // a later start that works clears the failure
       await expect(healthy.call("parallel_spawn", { tasks: [{ task: "x" }], waitSeconds: 5 })).resolves.toBeTruthy();
       await healthy.stop();
+      await expect(healthy.call("parallel_spawn", { tasks: [{ task: "x" }] })).rejects.toThrow(/needs a running OpenClaw gateway/); // not a stale "failed to start"
     } finally {
       setEngineStartFailure(undefined);
       await host.stop();
