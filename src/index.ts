@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { ConfigSchema, PLUGIN_ID, type RawConfig, resolveConfig } from "./config.js";
 import { Engine } from "./engine/engine.js";
-import { currentEngine, processOwner, setCurrentEngine } from "./engine/process-engine.js";
+import { currentEngine, processOwner, setCurrentEngine, setEngineStartFailure } from "./engine/process-engine.js";
 import { type HostApi, openclawNotifier, openclawRuntime } from "./runtime/openclaw-adapter.js";
 import { hostModelView } from "./models/ladder.js";
 import { registerOperatorCli } from "./cli/register.js";
@@ -58,7 +58,17 @@ export default {
         // A reloaded plugin's service replaces the previous instance's engine in this process;
         // the same owner id keeps that engine's children live instead of interrupting them.
         await currentEngine()?.stop();
-        const store = BatchStore.open(storeDir(api.runtime.state.resolveStateDir()));
+        let store: BatchStore;
+        try {
+          store = BatchStore.open(storeDir(api.runtime.state.resolveStateDir()));
+        } catch (err) {
+          // The gateway runs on without us: tools then answer with this reason (a 400), not "start the gateway".
+          const reason = err instanceof Error ? err.message : String(err);
+          setEngineStartFailure(reason);
+          setCurrentEngine(undefined);
+          ctx?.logger?.warn?.(`parallel-agents: the engine failed to start: ${reason}`);
+          return;
+        }
         mine = new Engine({
           store,
           runtime: openclawRuntime(api),

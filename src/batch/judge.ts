@@ -21,7 +21,7 @@ export function judgeAttempt(result: Exclude<WaitResult, { state: "pending" }>, 
     return { kind: "done", outcome: classifyHostError(reason), reason };
   }
   if (result.state === "timeout") return { kind: "done", outcome: "timeout", reason: result.error ?? "the host timed the run out" };
-  const raw = result.text ?? transcript?.finalText;
+  const raw = wholeReply(result.text, transcript?.finalText);
   const output = raw === undefined ? undefined : redact(raw);
   if (!result.visible || !output?.trim()) {
     return { kind: "done", outcome: "empty_output", reason: transcript?.failure ?? "the child returned no visible text" };
@@ -30,4 +30,15 @@ export function judgeAttempt(result: Exclude<WaitResult, { state: "pending" }>, 
   const check = checkReply(output, compileContract(schema));
   if (check.ok) return { kind: "done", outcome: "ok", output, json: check.value, ...(check.repaired ? { reason: "JSON repaired locally" } : {}) };
   return { kind: "contract", outcome: check.kind, errors: check.errors, output };
+}
+
+/** OpenClaw caps a run's terminal reply at 4,096 characters, ending in "…" (AGENT_RUN_TERMINAL_REPLY_MAX_CHARS). */
+const HOST_REPLY_CAP = 4_096;
+
+/** The child's whole answer: the host's terminal reply, unless the host cut it; then the transcript's longer last text. */
+function wholeReply(hostText: string | undefined, transcriptText: string | undefined): string | undefined {
+  if (hostText === undefined) return transcriptText;
+  const cut = hostText.length >= HOST_REPLY_CAP && hostText.endsWith("…");
+  const longer = transcriptText !== undefined && transcriptText.trim().length > hostText.length && transcriptText.includes(hostText.slice(0, 1_000));
+  return cut && longer ? transcriptText.trim() : hostText;
 }

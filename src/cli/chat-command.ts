@@ -1,8 +1,9 @@
 // `/parallel-agents` in a chat (webchat, a DM, any channel that takes text commands): the operator
 // views scoped to the agent of the conversation it is typed in. It answers without a model turn and
 // never shows or stops another agent's batches (the operator CLI is where all of them are seen).
-import { currentEngine } from "../engine/process-engine.js";
-import { callerAgent, ownBatch } from "../tools/context.js";
+import { currentEngine, engineStartFailure } from "../engine/process-engine.js";
+import { knownCallerAgent, ownBatch } from "../tools/context.js";
+import { unknownLabels } from "../tools/parallel-cancel.js";
 import { formatCancel, formatDoctor, formatShow, formatStatus } from "./format.js";
 import { type GatewayMethodDeps, liveDoctor } from "./gateway-methods.js";
 import { showView, statusView } from "./views.js";
@@ -48,13 +49,19 @@ export async function answerChatCommand(ctx: ChatCommandContext, deps: GatewayMe
   if (sub === "doctor") return formatDoctor(liveDoctor(deps));
   if (!["status", "show", "cancel"].includes(sub)) return `Unknown subcommand "${sub}".\n${USAGE}`;
   const engine = currentEngine();
+  const failure = engineStartFailure();
+  if (!engine?.running && failure) return `The parallel-agents engine failed to start: ${failure}. See the gateway log.`;
   if (!engine?.running) return "The parallel-agents engine is not running in this gateway (its service did not start); see the gateway log.";
-  const agent = callerAgent(ctx);
+  // Whose batches these are comes from the host; without it, guessing an agent would show or stop someone else's.
+  const agent = knownCallerAgent(ctx);
+  if (!agent) return `/${CHAT_COMMAND} ${sub} needs to know the conversation's agent, and the host gave no session or agent for this command, so it does nothing. Type it in an agent's chat, or use \`openclaw parallel-agents ${sub}\` as the operator.`;
   if (sub === "status") return formatStatus({ source: `gateway, agent ${agent}`, ...statusView(engine.store, (b) => engine.get(b), 20, Date.now(), agent) });
   if (!id) return `/${CHAT_COMMAND} ${sub} needs a batchId.\n${USAGE}`;
   try {
     const batch = ownBatch(`/${CHAT_COMMAND} ${sub}`, engine, id, ctx);
     if (sub === "show") return formatShow(showView(batch));
+    const unknown = labels.length ? unknownLabels(batch, labels) : undefined;
+    if (unknown) return `Nothing stopped: ${unknown}.`;
     const stopped = await engine.cancel(batch.batchId, labels.length ? labels : undefined);
     return formatCancel({ stopped, batch: showView(engine.get(batch.batchId) ?? batch) });
   } catch (err) {

@@ -2,7 +2,9 @@
 // engine (currentEngine()), so status is live and cancel really stops runs.
 import type { PluginConfig } from "../config.js";
 import type { Engine } from "../engine/engine.js";
-import { currentEngine } from "../engine/process-engine.js";
+import type { BatchRecord } from "../batch/types.js";
+import { currentEngine, engineStartFailure } from "../engine/process-engine.js";
+import { unknownLabels } from "../tools/parallel-cancel.js";
 import type { HostModelApis } from "../models/ladder.js";
 import { doctorView, showView, statusView } from "./views.js";
 
@@ -31,6 +33,8 @@ const param = (params: unknown, key: string): unknown => (params && typeof param
 
 function engine(): Engine {
   const e = currentEngine();
+  const failure = engineStartFailure();
+  if (!e && failure) throw new MethodError("UNAVAILABLE", `the parallel-agents engine failed to start: ${failure}`);
   if (!e) throw new MethodError("UNAVAILABLE", "the parallel-agents engine is not running in this gateway (service not started)");
   return e;
 }
@@ -45,6 +49,18 @@ function batchOf(e: Engine, id: string) {
   const batch = e.get(id);
   if (!batch) throw new MethodError("INVALID_REQUEST", `no batch ${id} in ${e.store.path}`);
   return batch;
+}
+
+/** `labels` of a cancel: absent = the whole batch; else a non-empty array of the batch's own labels. */
+function cancelLabels(batch: BatchRecord, raw: unknown): string[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw) || raw.length === 0 || raw.some((l) => typeof l !== "string")) {
+    const got = Array.isArray(raw) ? (raw.length ? "an array with a non-string" : "[]") : typeof raw;
+    throw new MethodError("INVALID_REQUEST", `labels must be a non-empty array of run labels (strings), got ${got}; omit labels to cancel the whole batch`);
+  }
+  const unknown = unknownLabels(batch, raw);
+  if (unknown) throw new MethodError("INVALID_REQUEST", unknown);
+  return raw;
 }
 
 const wrap =
@@ -90,8 +106,7 @@ export function registerGatewayMethods(api: GatewayMethodApi, deps: GatewayMetho
       const e = engine();
       const id = batchId(params);
       batchOf(e, id);
-      const raw = param(params, "labels");
-      const labels = Array.isArray(raw) && raw.length ? raw.map(String) : undefined;
+      const labels = cancelLabels(batchOf(e, id), param(params, "labels"));
       const stopped = await e.cancel(id, labels);
       return { source: "gateway", stopped, batch: showView(batchOf(e, id)) };
     }),

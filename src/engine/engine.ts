@@ -119,8 +119,11 @@ export class Engine {
   /**
    * A tool call holds a batch while it waits on it: a batch that ends while held is reported by
    * that call, so no notice is sent. Release, then read the batch: what it says is then final.
+   * Only the requester's own calls hold (`by`, its session key): a wait by anyone else (a sub-agent,
+   * another session) reports nothing to the requester, so it must not stand in for its notice.
    */
-  hold(batchId: string): () => void {
+  hold(batchId: string, by?: string): () => void {
+    if (by !== undefined && this.get(batchId)?.requester !== by) return () => undefined;
     this.holds.set(batchId, (this.holds.get(batchId) ?? 0) + 1);
     let held = true;
     return () => {
@@ -146,9 +149,9 @@ export class Engine {
     }
   }
 
-  /** A tool call returned the batch complete: the caller has its results, no notice is due. */
-  collected(batch: BatchRecord): void {
-    if (batch.collected || batch.open === undefined) return;
+  /** A tool call by the requester (`by`) returned the batch complete: it has its results, no notice is due. */
+  collected(batch: BatchRecord, by: string = batch.requester): void {
+    if (by !== batch.requester || batch.collected || batch.open === undefined) return;
     batch.collected = true;
     if (!batch.runs.some((r) => r.state === "queued" || r.state === "running")) batch.open = false;
     this.deps.store.saveHeader(batch);

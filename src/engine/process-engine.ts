@@ -8,6 +8,8 @@ import type { Engine } from "./engine.js";
 interface ProcessState {
   owner: string;
   engine?: Engine;
+  /** Why the service could not start its engine (no node:sqlite, a store error), until one starts. */
+  startFailure?: string;
 }
 
 const KEY = Symbol.for("openclaw-parallel-agents.process");
@@ -18,4 +20,12 @@ export const currentEngine = (): Engine | undefined => state.engine;
 
 export function setCurrentEngine(engine: Engine | undefined): void {
   state.engine = engine;
+  if (engine) state.startFailure = undefined;
+}
+
+export const engineStartFailure = (): string | undefined => state.startFailure;
+
+/** The service tried to start the engine and could not: tools say why instead of "start the gateway". */
+export function setEngineStartFailure(reason: string | undefined): void {
+  state.startFailure = reason;
 }

@@ -12,7 +12,7 @@ import { compileContract } from "../batch/json-contract.js";
 import { firstModel } from "../batch/policy.js";
 import type { BatchOptions, BatchRecord, ResearchWorkflow, RunRecord, RunSpec } from "../batch/types.js";
 import type { Registry } from "../roles/registry.js";
-import { type PluginServices, type ToolCallContext, callerAgent } from "./context.js";
+import { type PluginServices, type ToolCallContext, callerAgent, requesterOf } from "./context.js";
 import type { SpawnSchema, TaskSchema } from "./schemas.js";
 
 type TaskInput = Static<typeof TaskSchema>;
@@ -122,7 +122,7 @@ export function submitBatch(engine: Engine, services: PluginServices, b: NewBatc
     batchId: `pa-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`,
     createdAt: Date.now(),
     owner: "",
-    requester: b.ctx.sessionKey ?? "unknown",
+    requester: requesterOf(b.ctx),
     agentId: callerAgent(b.ctx),
     depth: b.depth,
     options,
@@ -131,7 +131,8 @@ export function submitBatch(engine: Engine, services: PluginServices, b: NewBatc
     notify: (b.call.notify ?? c.notify === "auto") && Boolean(b.ctx.sessionKey),
     ...(b.workflow ? { workflow: b.workflow } : {}),
   };
-  const release = engine.hold(batch.batchId);
   engine.submit(batch);
+  // Same tick as submit: the batch's loop has not run yet, so it cannot end before this hold.
+  const release = engine.hold(batch.batchId, batch.requester);
   return { batch, release, estimate };
 }

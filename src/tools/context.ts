@@ -2,7 +2,7 @@
 // process's engine. Tools never call the host themselves; the engine does, from its service.
 import type { PluginConfig } from "../config.js";
 import type { Engine } from "../engine/engine.js";
-import { currentEngine } from "../engine/process-engine.js";
+import { currentEngine, engineStartFailure } from "../engine/process-engine.js";
 import type { HostModelView } from "../models/ladder.js";
 import { callerDepth } from "../batch/session-keys.js";
 import type { BatchRecord } from "../batch/types.js";
@@ -34,18 +34,34 @@ export function createServices(config: PluginConfig, models?: () => HostModelVie
   return { config, models, registry: () => (registry ??= load()) };
 }
 
-/** The engine of this gateway process; without one (no gateway, e.g. `openclaw agent --local`) says what to run. */
+/**
+ * The engine of this gateway process. When the service tried and failed to start it, says why (a 400
+ * the caller can read); without one at all (no gateway, e.g. `openclaw agent --local`) says what to run.
+ */
 export function engineFor(tool: string): Engine {
   const engine = currentEngine();
   if (engine?.running) return engine;
+  const failure = engineStartFailure();
+  if (failure) throw new ToolInputError(`${tool}: the parallel-agents engine failed to start: ${failure}. The operator must fix that and restart the gateway (see its log); no sub-agent can run until then.`);
   throw new Error(
     `${tool} needs a running OpenClaw gateway: sub-agents run in the gateway's parallel-agents service, which is not running in this process. Start it with \`openclaw gateway run\` and talk to the agent through it (\`openclaw agent --message ...\` without --local).`,
   );
 }
 
-export const callerAgent = (ctx: ToolCallContext): string => ctx.agentId ?? /^agent:([^:]+):/.exec(ctx.sessionKey ?? "")?.[1] ?? "main";
+/** The agent the host says is calling, from its agent id or session key; undefined when it gives neither. */
+export const knownCallerAgent = (ctx: ToolCallContext): string | undefined => ctx.agentId ?? /^agent:([^:]+):/.exec(ctx.sessionKey ?? "")?.[1];
 
-/** The caller's own batch: unknown ids and other agents' batches are refused alike, leaking nothing. */
+/** Tool calls without an agent (POST /tools/invoke with no session) act for the default agent, `main`. */
+export const callerAgent = (ctx: ToolCallContext): string => knownCallerAgent(ctx) ?? "main";
+
+/** The session a batch records as its requester: the one told when it ends, and the only one whose poll collects it. */
+export const requesterOf = (ctx: ToolCallContext): string => ctx.sessionKey ?? "unknown";
+
+/**
+ * The caller's own batch: unknown ids and other agents' batches are refused alike, leaking nothing.
+ * A sub-agent session (depth >= 1) is narrower still: it may touch only the batches it started itself,
+ * never its parent's or a sibling's, although they belong to the same agent.
+ */
 export function ownBatch(tool: string, engine: Engine, batchId: unknown, ctx: ToolCallContext): BatchRecord {
   if (typeof batchId !== "string" || !/^[A-Za-z0-9_-]{4,80}$/.test(batchId)) {
     throw new ToolInputError(`${tool}: batchId must be the id returned by parallel_spawn (letters, digits, - and _), got ${JSON.stringify(batchId)?.slice(0, 80)}`);
@@ -55,6 +71,9 @@ export function ownBatch(tool: string, engine: Engine, batchId: unknown, ctx: To
   const agent = callerAgent(ctx);
   if (batch.agentId !== agent) {
     throw new ToolInputError(`${tool}: batch "${batchId}" is not yours: it was started by another agent, and only that agent can poll or cancel it (you are agent "${agent}")`);
+  }
+  if (callerDepth(ctx.sessionKey) >= 1 && batch.requester !== ctx.sessionKey) {
+    throw new ToolInputError(`${tool}: batch "${batchId}" was not started by this session: a sub-agent may poll or cancel only the batches it started itself`);
   }
   return batch;
 }

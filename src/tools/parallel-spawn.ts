@@ -22,6 +22,6 @@ export const parallelSpawnTool = (services: PluginServices, ctx: ToolCallContext
     const next = details.complete
       ? undefined
       : `The batch runs on its own${done.notify ? "; you will be told when it ends" : ""}. Collect results with poll_until_complete {"batchId":"${batch.batchId}"}.`;
-    return { content: [{ type: "text" as const, text: batchText(details, next) }], details };
+    return { content: [{ type: "text" as const, text: batchText(done, details, next) }], details };
   },
 });

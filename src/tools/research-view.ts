@@ -1,28 +1,14 @@
 // A research batch as the caller reads it: one result per lane, the synthesis, and every failed or
 // missing lane by name. The synthesis is only as honest as its model, so a failed topic that its
 // text leaves out gets a "Not covered" line from us. Also builds the synthesis input (as data).
-import { type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, isComplete } from "../batch/types.js";
-import { fence, runView } from "./render-result.js";
+import { type BatchRecord, type RunRecord, batchTotals, isComplete } from "../batch/types.js";
+import { TEXT_PAGE_CHARS, fencedPage } from "./read-on.js";
+import { errorExcerpt, runText, runView } from "./render-result.js";
+import { failedLanes, lanes, synthesisRun, synthesisText } from "./research-lanes.js";
 
-export const SYNTHESIS_LABEL = "synthesis";
+export { SYNTHESIS_LABEL } from "./research-lanes.js";
 
-function lanes(batch: BatchRecord) {
-  const byLabel = new Map(batch.runs.map((r) => [r.spec.label, r]));
-  return (batch.workflow?.lanes ?? []).map((lane) => ({ lane, run: byLabel.get(lane.label)! }));
-}
-
-type FailedLane = { topic: string; label: string; state: string; error?: string };
-
-function failedLanes(batch: BatchRecord): FailedLane[] {
-  return lanes(batch)
-    .filter(({ run }) => run.state !== "ok")
-    .map(({ lane, run }) => ({
-      topic: lane.topic,
-      label: lane.label,
-      state: run.state,
-      error: run.error ?? (TERMINAL_STATES.has(run.state) ? undefined : "still running when the synthesis started"),
-    }));
-}
+const OUTPUT_CAP_CHARS = 16_000;
 
 /** The synthesizer role's vars: validated lane results and failed lanes, both as JSON data. */
 export function synthesisVars(batch: BatchRecord): Record<string, string> {
@@ -43,12 +29,12 @@ export function researchDetails(batch: BatchRecord) {
     ...modelAndAttempts(run),
   }));
   const failed = failedLanes(batch);
-  const synth = batch.runs.find((r) => r.spec.label === SYNTHESIS_LABEL && !batch.workflow?.lanes.some((l) => l.label === r.spec.label));
+  const synth = synthesisRun(batch);
   return {
     batchId: batch.batchId,
     complete: isComplete(batch),
     results,
-    ...(synth ? { synthesis: synthesisView(synth, failed) } : {}),
+    ...(synth ? { synthesis: synthesisView(batch, synth) } : {}),
     failed,
     usage: batchTotals(batch),
   };
@@ -60,26 +46,30 @@ function modelAndAttempts(run: RunRecord) {
   return { model, attempts, ...(run.error ? { error: run.error } : {}) };
 }
 
-function synthesisView(run: RunRecord, failed: FailedLane[]) {
-  let output = runView(run).output;
-  if (TERMINAL_STATES.has(run.state)) {
-    const missing = failed.filter((f) => !output.toLowerCase().includes(f.topic.toLowerCase()));
-    if (missing.length) {
-      const lines = missing.map((f) => `Not covered: ${f.topic} (${f.state}${f.error ? `: ${f.error}` : ""})`);
-      output = [output.trimEnd(), ...lines].filter(Boolean).join("\n");
-    }
-  }
-  return { state: run.state, output, ...modelAndAttempts(run) };
+function synthesisView(batch: BatchRecord, run: RunRecord) {
+  const text = synthesisText(batch, run);
+  const output = text.slice(0, OUTPUT_CAP_CHARS);
+  return { state: run.state, output, ...(text.length > OUTPUT_CAP_CHARS ? { outputTruncated: true, outputChars: text.length } : {}), ...modelAndAttempts(run) };
 }
 
 export type ResearchDetails = ReturnType<typeof researchDetails>;
 
-export function researchText(d: ResearchDetails, notes: string[]): string {
+/** The research batch as text: lane counts, failed lanes by label, then the synthesis (or each lane's JSON), fenced and pageable. */
+export function researchText(batch: BatchRecord): string {
+  const d = researchDetails(batch);
   const lines = [`Research team ${d.batchId}: ${d.results.filter((r) => r.state === "ok").length}/${d.results.length} lanes ok.`];
   if (d.failed.length) lines.push(`Failed or missing lanes: ${d.failed.map((f) => `${f.label} (${f.state})`).join(", ")}.`);
-  for (const n of notes) lines.push(`Note: ${n}`);
-  if (d.synthesis) lines.push(`\nSynthesis (${d.synthesis.state}):`, fence("synthesis", d.synthesis.output || "(no synthesis text)"));
-  else for (const r of d.results) if (r.state === "ok") lines.push(fence(r.label, JSON.stringify(r.data)));
+  const shown = d.results.slice(0, 40).map((r) => `${r.label} (${r.state})`).join(", ") + (d.results.length > 40 ? `, … (${d.results.length - 40} more)` : "");
+  lines.push(`Lanes: ${shown}. Read one whole with poll_until_complete {"batchId":"${d.batchId}","label":"<lane label>"}.`);
+  for (const n of batch.notes) lines.push(`Note: ${n}`);
+  const synth = synthesisRun(batch);
+  if (synth) {
+    const text = synthesisText(batch, synth);
+    lines.push(`\nSynthesis (${synth.state}):`, fencedPage(batch.batchId, synth.spec.label, text || "(no synthesis text)", 0, TEXT_PAGE_CHARS));
+    if (synth.error) lines.push(errorExcerpt(batch.batchId, synth));
+  } else {
+    for (const { lane, run } of lanes(batch)) if (run.state === "ok") lines.push(fencedPage(batch.batchId, lane.label, runText(batch, run), 0, TEXT_PAGE_CHARS));
+  }
   if (!d.complete) lines.push(`\nThe research batch runs on its own; collect it with poll_until_complete {"batchId":"${d.batchId}"}.`);
   return lines.join("\n");
 }

@@ -53,6 +53,8 @@ export const SpawnSchema = Strict({
 
 export const PollSchema = Strict({
   batchId: Type.String({ minLength: 1, maxLength: 80 }),
+  label: Type.Optional({ ...Label, description: "Read this one run (or research lane, or \"synthesis\") page by page" }),
+  offset: Type.Optional(Type.Integer({ minimum: 0, description: "With label: the character to read on from (default 0), as a cut's \"read on\" call says" })),
   timeoutSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
 });

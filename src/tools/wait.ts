@@ -13,12 +13,29 @@ export function waitBudgetMs(seconds: number | undefined, defaultSeconds: number
   return Math.max(0, Math.min(own, harness, 600_000));
 }
 
+export interface WaitFor {
+  /** What the call waits for (default: every run finished). */
+  done?: (batch: BatchRecord) => boolean;
+  /** The calling session: only the requester's complete answer marks the batch collected. */
+  by?: string;
+  /** False for a call that reports part of the batch (one run's page): it never collects it. */
+  collects?: boolean;
+}
+
 /**
  * Returns the batch once it is complete, or at the bound with what is done. `release` is the
  * caller's hold on the batch (taken before it could end): a batch that ends while held is this
  * call's to report, and a complete answer marks it collected, so no notice repeats it.
  */
-export async function waitForBatch(engine: Engine, batchId: string, waitMs: number, release: () => void, signal?: AbortSignal, onUpdate?: OnUpdate): Promise<BatchRecord> {
+export async function waitForBatch(
+  engine: Engine,
+  batchId: string,
+  waitMs: number,
+  release: () => void,
+  signal?: AbortSignal,
+  onUpdate?: OnUpdate,
+  { done: finished = isComplete, by, collects = true }: WaitFor = {},
+): Promise<BatchRecord> {
   const deadline = Date.now() + waitMs;
   const seen = new Map<string, string>();
   const report = (batch: BatchRecord, text: string) =>
@@ -33,13 +50,13 @@ export async function waitForBatch(engine: Engine, batchId: string, waitMs: numb
         if (!first || run.state !== "queued") report(batch, `parallel-agents: ${run.spec.label} ${run.state} (${done}/${batch.runs.length} done)`);
         seen.set(run.spec.label, run.state);
       }
-      if (isComplete(batch) || Date.now() >= deadline || signal?.aborted) break;
+      if (finished(batch) || Date.now() >= deadline || signal?.aborted) break;
       await engine.nextChange(batchId, deadline, signal); // registered in this same tick: no change is missed
     }
   } finally {
     release();
   }
   const batch = engine.get(batchId)!;
-  if (isComplete(batch)) engine.collected(batch);
+  if (collects && isComplete(batch)) engine.collected(batch, by);
   return batch;
 }

@@ -7,6 +7,9 @@ import { type Behaviour, MemoryRuntime } from "./memory-runtime.js";
 import { tempDir } from "./batch.js";
 import type { StartRequest } from "../../src/runtime/port.js";
 
+/** OpenClaw 2026.9.6 caps a run's terminal reply (AGENT_RUN_TERMINAL_REPLY_MAX_CHARS): trimmed, 4,095 characters and "…". */
+const hostCapped = (text: string) => (text.trim().length <= 4_096 ? text.trim() : `${text.trim().slice(0, 4_095).trimEnd()}…`);
+
 type Tool = { name: string; execute: (id: string, params: unknown, signal?: AbortSignal, onUpdate?: (u: unknown) => void) => Promise<{ content: { text: string }[]; details: any }> };
 
 /**
@@ -27,7 +30,7 @@ export async function fakeHost(opts: { script?: (req: StartRequest, i: number) =
       if (r.state === "pending") return { status: "timeout" };
       if (r.state === "error") return { status: "error", error: r.error, endedAt: Date.now() };
       if (r.state === "timeout") return { status: "timeout", endedAt: Date.now() };
-      return { status: "ok", endedAt: Date.now(), terminalReply: r.visible ? { disposition: "visible", text: r.text ?? "" } : { disposition: "empty" } };
+      return { status: "ok", endedAt: Date.now(), terminalReply: r.visible ? { disposition: "visible", text: hostCapped(r.text ?? "") } : { disposition: "empty" } };
     },
     async getSessionMessages({ sessionKey }) {
       const t = await memory.read(sessionKey);

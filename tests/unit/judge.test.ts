@@ -22,6 +22,15 @@ describe("judging a finished attempt", () => {
     expect(judgeAttempt({ state: "ok", visible: true }, transcript({ finalText: "from transcript" }), undefined, keep)).toEqual({ kind: "done", outcome: "ok", output: "from transcript" });
   });
 
+  it("a reply the host capped (4,096 characters ending in …) is taken whole from the transcript", () => {
+    const whole = `${"r".repeat(30_000)} THE END`;
+    const capped = `${whole.slice(0, 4_095)}…`;
+    expect(judgeAttempt({ state: "ok", text: capped, visible: true }, transcript({ finalText: whole }), undefined, keep)).toMatchObject({ outcome: "ok", output: whole });
+    // Not capped, or no longer transcript: the host's text stands.
+    expect(judgeAttempt({ state: "ok", text: "short…", visible: true }, transcript({ finalText: "short… and a different tail" }), undefined, keep)).toMatchObject({ output: "short…" });
+    expect(judgeAttempt({ state: "ok", text: capped, visible: true }, transcript({ finalText: "other" }), undefined, keep)).toMatchObject({ output: capped });
+  });
+
   it("with a contract, repairable JSON is accepted and says so; broken JSON asks for a correction", () => {
     const fixed = judgeAttempt({ state: "ok", text: "```json\n{\"n\": 3,}\n```", visible: true }, transcript(), schema, keep);
     expect(fixed).toMatchObject({ kind: "done", outcome: "ok", json: { n: 3 }, reason: "JSON repaired locally" });
