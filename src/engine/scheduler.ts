@@ -143,7 +143,7 @@ export class BatchScheduler {
     if (!this.commit(i, { kind: "start", attempt })) return;
     try {
       const started = await this.deps.runtime.start({
-        sessionKey: attempt.sessionKey, message: run.spec.prompt, model, idempotencyKey: `${this.batch.batchId}:${run.spec.label}:${n}`,
+        sessionKey: attempt.sessionKey, message: run.spec.prompt, model, idempotencyKey: `${this.batch.batchId}:${run.spec.label}:${n}`, surface: run.spec.surface,
       });
       // Stopped (cancel, timeout) while the host was admitting it: stop the child we just got.
       if (!this.commit(i, { kind: "started", n, runId: started.runId, sessionKey: started.sessionKey, modelUsed: started.model })) {
@@ -175,6 +175,7 @@ export class BatchScheduler {
     try {
       const started = await this.deps.runtime.start({
         sessionKey: attempt.sessionKey, message: correctiveMessage(errors, schema), model: attempt.model, idempotencyKey: `${batchId}:${this.batch.runs[i].spec.label}:${attempt.n}:fix`,
+        surface: this.batch.runs[i].spec.surface, // the follow-up runs with the same prompt and tools
       });
       const usage = transcript?.usage ?? attempt.usage;
       const reason = `corrective follow-up sent: ${errors.slice(0, 3).join("; ")}`;
