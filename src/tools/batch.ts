@@ -86,8 +86,8 @@ export interface NewBatch {
 }
 
 /** The ladder as this gateway runs it: unusable rungs skipped (noted), tiers mapped onto the rest, unusable pins refused. */
-function resolveModels(tool: string, specs: RunSpec[], options: BatchOptions, services: PluginServices, notes: string[]): RunSpec[] {
-  const host = services.models?.();
+function resolveModels(tool: string, specs: RunSpec[], options: BatchOptions, services: PluginServices, notes: string[], ctx: ToolCallContext): RunSpec[] {
+  const host = services.models?.({ agentId: callerAgent(ctx), agentDir: ctx.agentDir }); // that agent's model policy and auth profiles
   if (!options.modelOverride || !host) return specs;
   const configured = options.ladder;
   const resolution = resolveLadder({ ladder: configured, host });
@@ -112,7 +112,7 @@ export function submitBatch(engine: Engine, services: PluginServices, b: NewBatc
   const { maxConcurrency = c.maxConcurrency, retries = c.retries, escalate = true, ladder = c.ladder, budget = c.budget } = b.call;
   const options: BatchOptions = { maxConcurrency, retries, escalate, ladder, modelOverride: c.modelOverride, budget, prices: c.prices };
   const notes: string[] = [];
-  const specs = resolveModels(b.tool, b.specs, options, services, notes);
+  const specs = resolveModels(b.tool, b.specs, options, services, notes, b.ctx);
   const runs: RunRecord[] = specs.map((spec) => ({ spec, state: "queued", attempts: [] }));
   const estimate = estimateBatch(
     runs.map((r) => ({ promptChars: r.spec.prompt.length, model: firstModel(r, options) })),
