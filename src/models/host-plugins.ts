@@ -22,6 +22,9 @@ export interface ProviderPlugin {
   models: Record<string, { id: string; cost?: Record<string, number> }[]>;
 }
 
+/** A manifest as found, before the enable policy: a bundled plugin may be on by default. */
+type FoundPlugin = ProviderPlugin & { enabledByDefault?: boolean };
+
 /** Where to look: the host package root (holds dist/extensions) and the gateway's state dir. */
 export interface HostPluginRoots {
   hostRoot?: string;
@@ -41,14 +44,14 @@ const subdirs = (dir: string): string[] => {
   }
 };
 
-function readManifest(dir: string, bundled: boolean): ProviderPlugin | undefined {
+function readManifest(dir: string, bundled: boolean): FoundPlugin | undefined {
   try {
     const m = obj(JSON.parse(readFileSync(join(dir, MANIFEST), "utf8")));
     const id = typeof m?.id === "string" ? m.id.trim() : "";
     const providers = strings(m?.providers).map((p) => p.toLowerCase());
     if (!m || !id || providers.length === 0) return undefined;
     const envVars: Record<string, string[]> = {};
-    for (const p of [...(Array.isArray(obj(m.setup)?.providers) ? (obj(m.setup)!.providers as unknown[]) : [])]) {
+    for (const p of Array.isArray(obj(m.setup)?.providers) ? (obj(m.setup)!.providers as unknown[]) : []) {
       const pid = obj(p)?.id;
       if (typeof pid === "string") envVars[pid.toLowerCase()] = strings(obj(p)?.envVars);
     }
@@ -58,7 +61,7 @@ function readManifest(dir: string, bundled: boolean): ProviderPlugin | undefined
       const rows = Array.isArray(obj(entry)?.models) ? (obj(entry)!.models as unknown[]) : [];
       models[pid.toLowerCase()] = rows.map(obj).filter((r): r is Obj => typeof r?.id === "string").map((r) => ({ id: r.id as string, ...(obj(r.cost) ? { cost: obj(r.cost) as Record<string, number> } : {}) }));
     }
-    return { id, providers, envVars, bundled, models, ...(m.enabledByDefault === true ? { enabledByDefault: true } : {}) } as ProviderPlugin;
+    return { id, providers, envVars, bundled, models, ...(m.enabledByDefault === true ? { enabledByDefault: true } : {}) };
   } catch {
     return undefined;
   }
@@ -89,8 +92,8 @@ function fromManagedInstalls(stateDir: string): string[] {
 }
 
 /** Every provider plugin the host can load, enabled or not; a later source never replaces an earlier id. */
-export function discoverProviderPlugins(openclawConfig: unknown, roots: HostPluginRoots): (ProviderPlugin & { enabledByDefault?: boolean })[] {
-  const found = new Map<string, ProviderPlugin & { enabledByDefault?: boolean }>();
+export function discoverProviderPlugins(openclawConfig: unknown, roots: HostPluginRoots): FoundPlugin[] {
+  const found = new Map<string, FoundPlugin>();
   const add = (dirs: string[], bundled: boolean) => {
     for (const dir of dirs) {
       const p = readManifest(dir, bundled);
