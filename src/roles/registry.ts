@@ -112,7 +112,7 @@ export function loadRegistry(options: { rolesDir?: string } = {}): Registry {
     const outputSchema = roleSchema(spec.outputSchema, refs, `${at}.outputSchema`);
     const file = insideFolder(base, spec.template, `${at}.template`);
     const template = engine.compile(readFileSync(file, "utf8"), `${at}.template (${spec.template})`, new Set([...Object.keys(spec.vars), ...RESERVED_VARS]));
-    roles.set(name, { name, tier: spec.tier, tools: spec.tools ?? true, vars: spec.vars, outputSchema, template });
+    roles.set(name, { name, tier: spec.tier, tools: spec.tools !== "none", vars: spec.vars, outputSchema, template });
   }
 
   const teams = new Map<string, Team>();

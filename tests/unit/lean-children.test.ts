@@ -64,14 +64,16 @@ describe("which surface a task gets", () => {
     expect(specs.map((s) => s.surface?.prompt)).toEqual(["full", "minimal"]);
   });
 
-  it("a user's role without a tools declaration keeps the agent's tools; a bad declaration names the field", () => {
+  it("a user's role keeps the agent's tools unless it says tools: \"none\"; a bad declaration names the field", () => {
     const dir = tempDir("pa-roles-");
     writeFileSync(join(dir, "t.hbs"), "do {{task}}");
     writeFileSync(join(dir, "roles.json"), JSON.stringify({ roles: { mine: { description: "d", template: "t.hbs", tier: 0, vars: {} } } }));
     const mine = loadRegistry({ rolesDir: dir });
     expect(mine.render("mine", { task: "x" }).tools).toBe(true);
     writeFileSync(join(dir, "roles.json"), JSON.stringify({ roles: { mine: { description: "d", template: "t.hbs", tier: 0, vars: {}, tools: "none" } } }));
-    expect(() => loadRegistry({ rolesDir: dir })).toThrow(/roles\.mine\.tools: must be true \(the agent's tools\) or false/);
+    expect(loadRegistry({ rolesDir: dir }).render("mine", { task: "x" }).tools).toBe(false);
+    writeFileSync(join(dir, "roles.json"), JSON.stringify({ roles: { mine: { description: "d", template: "t.hbs", tier: 0, vars: {}, tools: false } } }));
+    expect(() => loadRegistry({ rolesDir: dir })).toThrow(/roles\.mine\.tools: must be "none" \(no tools: a text-only role\) or "agent"/);
   });
 
   it("bad tools / childPrompt values are 400s that name the field", () => {
