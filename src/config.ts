@@ -11,6 +11,8 @@ const Price = Type.Object(
   { input: Type.Number({ minimum: 0 }), output: Type.Number({ minimum: 0 }) },
   { additionalProperties: false },
 );
+/** "minimal": the host's bounded sub-agent prompt (the default); "full": the parent's whole conversation prompt. */
+export const ChildPrompt = Type.Union([Type.Literal("minimal"), Type.Literal("full")]);
 export const BudgetSchema = Type.Object(
   {
     maxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -31,6 +33,7 @@ export const ConfigSchema = Type.Object(
     rolesDir: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
     maxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
     notify: Type.Optional(Type.Union([Type.Literal("auto"), Type.Literal("off")])),
+    childPrompt: Type.Optional(ChildPrompt),
     retention: Type.Optional(
       Type.Object(
         { maxBatches: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })), maxAgeHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
@@ -56,6 +59,8 @@ export interface PluginConfig {
   maxDepth: number;
   /** "auto": tell the requester session when a batch it did not collect ends; "off": never. */
   notify: "auto" | "off";
+  /** The prompt children get unless a task says otherwise. */
+  childPrompt: "minimal" | "full";
   retention: { maxBatches: number; maxAgeMs: number };
   /** The operator allowed model overrides (`plugins.entries.parallel-agents.subagent.allowModelOverride`). */
   modelOverride: boolean;
@@ -80,6 +85,7 @@ export function resolveConfig(raw: RawConfig | undefined, hostConfig?: unknown):
     rolesDir: c.rolesDir,
     maxDepth: c.maxDepth ?? 1,
     notify: c.notify ?? "auto",
+    childPrompt: c.childPrompt ?? "minimal",
     retention: { maxBatches: c.retention?.maxBatches ?? 200, maxAgeMs: (c.retention?.maxAgeHours ?? 168) * 3600_000 },
     modelOverride: entry?.subagent?.allowModelOverride === true,
   };

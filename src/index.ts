@@ -6,7 +6,7 @@ import { ConfigSchema, PLUGIN_ID, type RawConfig, resolveConfig } from "./config
 import { Engine } from "./engine/engine.js";
 import { currentEngine, processOwner, setCurrentEngine, setEngineStartFailure } from "./engine/process-engine.js";
 import { type HostApi, openclawNotifier, openclawRuntime } from "./runtime/openclaw-adapter.js";
-import { hostModelView } from "./models/ladder.js";
+import { hostModelsFor } from "./models/host-apis.js";
 import { registerOperatorCli } from "./cli/register.js";
 import { BatchStore } from "./store/batch-store.js";
 import { type ToolCallContext, createServices } from "./tools/context.js";
@@ -43,7 +43,8 @@ export default {
   configSchema: ConfigSchema,
   register(api: PluginApi) {
     const config = resolveConfig(api.pluginConfig as RawConfig | undefined, api.config);
-    const services = createServices(config, () => hostModelView(api.config, process.env, { modelAuth: api.runtime.modelAuth }));
+    // The host's model view per requesting agent: its provider plugins, model policy and auth profiles.
+    const services = createServices(config, (agent) => hostModelsFor(api, process.env, agent));
     api.registerTool((ctx) => parallelSpawnTool(services, ctx ?? {}), { name: "parallel_spawn" });
     api.registerTool((ctx) => pollUntilCompleteTool(services, ctx ?? {}), { name: "poll_until_complete" });
     api.registerTool((ctx) => researchTeamTool(services, ctx ?? {}), { name: "research_team" });

@@ -1,5 +1,5 @@
 // The data a batch is made of. Everything here is plain JSON so the ledger can store it as is.
-import type { Usage } from "../runtime/port.js";
+import type { ChildSurface, Usage } from "../runtime/port.js";
 
 export type RunState = "queued" | "running" | "ok" | "failed" | "timed_out" | "cancelled";
 export const TERMINAL_STATES: ReadonlySet<RunState> = new Set(["ok", "failed", "timed_out", "cancelled"]);
@@ -30,6 +30,8 @@ export interface RunSpec {
   outputSchema?: object;
   /** Waits for the batch's other runs to end; its prompt is rendered then (research synthesis). */
   gate?: "lanes";
+  /** The child's prompt mode and tools; absent in batches stored before 0.3 (the host's full surface). */
+  surface?: ChildSurface;
 }
 
 export interface BatchOptions {

@@ -3,6 +3,7 @@
 // Touches no runtime API at register time: in cli-metadata mode `api.runtime` throws.
 import type { PluginConfig } from "../config.js";
 import { type HostModelApis } from "../models/ladder.js";
+import { type ModelHost, hostModelApis } from "../models/host-apis.js";
 import { type Cmd, registerCommands } from "./commands.js";
 import { type ChatCommandApi, registerChatCommand } from "./chat-command.js";
 import { type GatewayMethodApi, registerGatewayMethods } from "./gateway-methods.js";
@@ -30,7 +31,7 @@ export function registerOperatorCli(api: CliApi, config: PluginConfig): void {
     hostConfig: () => api.config,
     host: () => {
       try {
-        return { modelAuth: runtime()?.modelAuth };
+        return hostModelApis(api as ModelHost); // the host's provider plugins; the agents' shared model policy
       } catch {
         return {};
       }

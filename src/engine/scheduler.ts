@@ -152,7 +152,7 @@ export class BatchScheduler extends RunBook {
     let started: StartedRun;
     this.starting.add(i);
     try {
-      started = await this.children.start({ sessionKey: attempt.sessionKey, message: run.spec.prompt, model, idempotencyKey: `${this.batch.batchId}:${run.spec.label}:${n}` });
+      started = await this.children.start({ sessionKey: attempt.sessionKey, message: run.spec.prompt, model, idempotencyKey: `${this.batch.batchId}:${run.spec.label}:${n}`, surface: run.spec.surface });
     } catch (err) {
       return this.startFailed(i, attempt, err);
     } finally {
@@ -215,7 +215,8 @@ export class BatchScheduler extends RunBook {
     const label = this.batch.runs[i].spec.label;
     let started: StartedRun;
     try {
-      started = await this.children.start({ sessionKey: attempt.sessionKey, message: correctiveMessage(errors, schema), model: attempt.model, idempotencyKey: `${batchId}:${label}:${attempt.n}:fix` });
+      // The follow-up runs with the same prompt mode and tools as the attempt it corrects.
+      started = await this.children.start({ sessionKey: attempt.sessionKey, message: correctiveMessage(errors, schema), model: attempt.model, idempotencyKey: `${batchId}:${label}:${attempt.n}:fix`, surface: this.batch.runs[i].spec.surface });
     } catch (err) {
       return this.finish(i, attempt, "invalid_json", `corrective follow-up failed: ${errorText(err)}`, transcript);
     }

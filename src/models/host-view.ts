@@ -3,24 +3,26 @@
 //   catalog plugins are not given, and provider ownership (`plugin-sdk/provider-catalog-runtime`) is a
 //   contract-test seam (docs/plugins/sdk-runtime/models.md, docs/plugins/sdk-subpaths.md). The one host
 //   helper used is `api.runtime.modelAuth.isProviderApiKeyConfigured({ provider, cfg, agentDir })`,
-//   the canonical auth check that also sees the agent's stored auth profiles (optional input).
+//   the canonical auth check that also sees the agent's stored auth profiles (given its directory).
 // - Configured: a `models.providers.<id>` entry with a `baseUrl` (docs/gateway/config-tools/
-//   custom-providers.md), or a provider of a bundled plugin not disabled by `plugins.deny` /
-//   `plugins.entries.<plugin>.enabled: false`. Bundled ids and env vars: BUNDLED below. `kimi-coding`
-//   ships as the external @openclaw/kimi-provider (docs/plugins/reference/kimi.md): pass it in
-//   `providers` when installed.
-// - Credentials (bundled ids only; a custom endpoint carries its own auth, local ones need none): the
-//   host helper, the provider's env vars (`env` or the config's `env.vars`, docs/help/environment.md),
-//   `models.providers.<id>.apiKey`, or an `auth.profiles.*` entry naming the provider (config holds
-//   profile metadata; the secrets sit in the agent's store, docs/gateway/authentication.md).
+//   custom-providers.md), or a provider of a plugin the host has installed and enabled (`plugins`,
+//   read from the host's manifests by ./host-plugins.ts: bundled, `plugins.load.paths`, managed
+//   installs such as @openclaw/kimi-provider's `kimi-coding`). Without that list (a host whose
+//   package cannot be found) the bundled providers of 2026.9.6 below stand in.
+// - Credentials (plugin providers; a custom endpoint carries its own auth, local ones need none): the
+//   host helper, the provider's env vars (from its manifest; `env` or the config's `env.vars`,
+//   docs/help/environment.md), `models.providers.<id>.apiKey`, or an `auth.profiles.*` entry naming
+//   the provider (config holds profile metadata; the secrets sit in the agent's store,
+//   docs/gateway/authentication.md).
 // - Allowed: `plugins.entries.parallel-agents.subagent.allowedModels` (exact refs or "*", docs/gateway/
-//   config-extensions.md) and the agent's `modelPolicy.allow` (exact, alias or `provider/*` prefix;
-//   per-agent list replaces the default; unmigrated configs still restrict to `agents.defaults.models`
-//   keys; docs/concepts/models.md). There is no `subagents.allowedModels` key on agents.
+//   config-extensions.md) and the requesting agent's `modelPolicy.allow` (exact, alias or `provider/*`
+//   prefix; per-agent list replaces the default; unmigrated configs still restrict to
+//   `agents.defaults.models` keys; docs/concepts/models.md). There is no `subagents.allowedModels` key.
 // - A model missing from `models.providers.<id>.models` is usable: those rows are metadata, not a
 //   restriction, and "explicit custom and local endpoints can use unlisted model names"
 //   (docs/concepts/models.md, custom-providers.md "Model catalog entries").
 import { PLUGIN_ID } from "../config.js";
+import type { ProviderPlugin } from "./host-plugins.js";
 
 export type SkipReason = "not configured" | "not in allowedModels" | "no credentials";
 
@@ -37,11 +39,13 @@ export interface HostModelApis {
   agentId?: string;
   /** That agent's directory (`api.runtime.agent.resolveAgentDir`), where its auth profiles live. */
   agentDir?: string;
-  /** Provider ids of installed, non-bundled provider plugins (e.g. "kimi-coding"). */
+  /** Provider ids of installed, non-bundled provider plugins (e.g. "kimi-coding"), beside `plugins`. */
   providers?: string[];
+  /** The provider plugins the host has installed and enabled (./host-plugins.ts); with the bundled ones among them it replaces the 2026.9.6 table below. */
+  plugins?: ProviderPlugin[];
 }
 
-/** Bundled provider plugins of openclaw 2026.9.6: plugin id, provider ids, auth env vars (dist/extensions/<id>/openclaw.plugin.json). */
+/** Fallback only: bundled provider plugins of openclaw 2026.9.6 (plugin id, provider ids, auth env vars), for a host whose manifests cannot be read. */
 const BUNDLED: [plugin: string, providers: Record<string, string[]>][] = [
   ["anthropic", { anthropic: ["ANTHROPIC_OAUTH_TOKEN", "ANTHROPIC_API_KEY"] }],
   ["openai", { openai: ["OPENAI_API_KEY"] }],
@@ -98,11 +102,17 @@ function build(openclawConfig: unknown, env: NodeJS.ProcessEnv, host: HostModelA
   const custom = lowerKeys(obj(obj(cfg.models)?.providers));
   const envVars = { ...obj(obj(cfg.env)?.vars), ...env } as Obj;
   const profiles = Object.values(obj(obj(cfg.auth)?.profiles) ?? {}).map((p) => obj(p)?.provider);
+  // Provider id -> its auth env vars, for every provider an enabled plugin registers.
+  // The fallback table stands in only when the host's own bundled manifests were not read.
   const bundled = new Map<string, string[]>();
-  for (const [plugin, providers] of BUNDLED) {
-    if (denied.has(plugin) || obj(entries?.[plugin])?.enabled === false) continue;
-    for (const [id, vars] of Object.entries(providers)) bundled.set(id, vars);
+  const hostPlugins = Array.isArray(host.plugins) ? host.plugins : [];
+  if (!hostPlugins.some((p) => p.bundled)) {
+    for (const [plugin, providers] of BUNDLED) {
+      if (denied.has(plugin) || obj(entries?.[plugin])?.enabled === false) continue;
+      for (const [id, vars] of Object.entries(providers)) bundled.set(id, vars);
+    }
   }
+  for (const plugin of hostPlugins) for (const id of plugin.providers) bundled.set(id, plugin.envVars[id] ?? []);
   const installed = new Set(strings(host.providers).map((p) => p.toLowerCase()));
   const pluginAllow = obj(obj(entries?.[PLUGIN_ID])?.subagent)?.allowedModels;
   const agentAllow = agentPolicy(cfg, host.agentId);

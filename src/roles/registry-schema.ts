@@ -32,6 +32,8 @@ const RoleSpec = Strict({
     Type.Union([Type.String({ pattern: "^#" }), JsonSchema], { hint: 'must be a JSON Schema object or a reference such as "#research-result"' }),
   ),
   vars: Keyed(VAR_NAME, VarSpec, "must be an object of variable specs keyed by variable name"),
+  /** "none": the role's work is text in, text out, so its children get no tools; "agent" (default): the agent's tools. */
+  tools: Type.Optional(Type.Union([Type.Literal("none"), Type.Literal("agent")], { hint: 'must be "none" (no tools: a text-only role) or "agent" (the agent\'s tools)' })),
 });
 
 const TeamSpec = Strict({

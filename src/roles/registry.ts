@@ -19,8 +19,8 @@ export interface RenderOptions {
   outputSchema?: object;
 }
 
-/** `tier`: the starting rung on the model ladder (0 cheap, 1 mid, 2 strong). */
-export type RenderedPrompt = { prompt: string; tier: number; outputSchema?: Record<string, unknown> };
+/** `tier`: the starting rung on the model ladder (0 cheap, 1 mid, 2 strong); `tools`: whether the role's children need tools. */
+export type RenderedPrompt = { prompt: string; tier: number; tools: boolean; outputSchema?: Record<string, unknown> };
 
 export interface Registry {
   /** Throws a ToolInputError for an unknown role, an unknown variable or a missing required one. */
@@ -33,7 +33,7 @@ export interface Registry {
   schema(ref: string): Record<string, unknown> | undefined;
 }
 
-type Role = Pick<RoleSpec, "tier" | "vars"> & { name: string; outputSchema?: Record<string, unknown>; template: Template };
+type Role = Pick<RoleSpec, "tier" | "vars"> & { tools: boolean; name: string; outputSchema?: Record<string, unknown>; template: Template };
 /** `vars`: what a caller may pass, the variables of the members' roles that the member does not fix. */
 type Team = TeamSpec & { vars: string[] };
 
@@ -112,7 +112,7 @@ export function loadRegistry(options: { rolesDir?: string } = {}): Registry {
     const outputSchema = roleSchema(spec.outputSchema, refs, `${at}.outputSchema`);
     const file = insideFolder(base, spec.template, `${at}.template`);
     const template = engine.compile(readFileSync(file, "utf8"), `${at}.template (${spec.template})`, new Set([...Object.keys(spec.vars), ...RESERVED_VARS]));
-    roles.set(name, { name, tier: spec.tier, vars: spec.vars, outputSchema, template });
+    roles.set(name, { name, tier: spec.tier, tools: spec.tools !== "none", vars: spec.vars, outputSchema, template });
   }
 
   const teams = new Map<string, Team>();
@@ -155,7 +155,7 @@ export function loadRegistry(options: { rolesDir?: string } = {}): Registry {
       // Strict mode refuses unknown names (also constructor/__proto__ lookups): say which template.
       throw new ToolInputError(`role ${role.name}: template ${role.name} failed to render: ${(err as Error).message}`);
     }
-    return { prompt: `${text.trim()}\n`, tier: role.tier, ...(outputSchema ? { outputSchema: structuredClone(outputSchema) as Record<string, unknown> } : {}) };
+    return { prompt: `${text.trim()}\n`, tier: role.tier, tools: role.tools, ...(outputSchema ? { outputSchema: structuredClone(outputSchema) as Record<string, unknown> } : {}) };
   };
 
   const expandTeam: Registry["expandTeam"] = (teamName, vars = {}) => {

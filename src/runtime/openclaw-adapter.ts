@@ -2,7 +2,7 @@
 // statuses, transcript shapes), and the completion notice onto the host's wake routes. Nothing
 // else: policy lives in the engine.
 import type { Notifier } from "../engine/notice.js";
-import { type ChildRuntime, type StartedRun, type Transcript, type Usage, type WaitResult } from "./port.js";
+import { type ChildRuntime, type ChildSurface, type StartedRun, type Transcript, type Usage, type WaitResult } from "./port.js";
 
 /** The subset of `api.runtime.subagent` (openclaw 2026.9.6) this plugin uses. */
 export interface SubagentApi {
@@ -15,6 +15,8 @@ export interface SubagentApi {
     deliver?: boolean;
     lane?: string;
     lightContext?: boolean;
+    promptMode?: "minimal";
+    disableTools?: boolean;
   }): Promise<{ runId: string; sessionKey?: string; runtime?: { provider: string; model: string } }>;
   waitForRun(p: { runId: string; timeoutMs?: number }): Promise<{
     status: "ok" | "timeout" | "error" | "pending";
@@ -32,6 +34,16 @@ export function splitModel(ref: string | undefined): { provider?: string; model?
   if (!ref) return {};
   const slash = ref.indexOf("/");
   return slash > 0 ? { provider: ref.slice(0, slash), model: ref.slice(slash + 1) } : { model: ref };
+}
+
+/**
+ * The child's surface as `subagent.run` params (openclaw 2026.9.6 SubagentRunParams): the bounded
+ * sub-agent prompt with light context, and an exact empty tool surface. Nothing for the full surface,
+ * so a host without these params runs the child as before.
+ */
+export function surfaceParams(surface: ChildSurface | undefined): { promptMode?: "minimal"; lightContext?: boolean; disableTools?: boolean } {
+  if (!surface) return {};
+  return { ...(surface.prompt === "minimal" ? { promptMode: "minimal", lightContext: true } : {}), ...(surface.tools ? {} : { disableTools: true }) };
 }
 
 /** The parts of the plugin API the adapter uses (openclaw 2026.9.6). */
@@ -68,6 +80,7 @@ export function openclawRuntime(api: HostApi): ChildRuntime {
           idempotencyKey: req.idempotencyKey,
           deliver: false,
           lane: "subagent", // the host's sub-agent lane, not the main one shared with user turns
+          ...surfaceParams(req.surface),
         });
       const model = res.runtime ? `${res.runtime.provider}/${res.runtime.model}` : undefined;
       return { runId: res.runId, sessionKey: res.sessionKey ?? req.sessionKey, model };

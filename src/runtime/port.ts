@@ -10,6 +10,18 @@ export interface StartRequest {
   model?: string;
   /** Stable per attempt: a repeated start with the same key must not start a second run. */
   idempotencyKey: string;
+  /** What the child gets besides the message; undefined = the host's full sub-agent surface. */
+  surface?: ChildSurface;
+}
+
+/**
+ * A child's prompt and tools. `prompt: "minimal"` is the host's bounded sub-agent prompt with light
+ * context; "full" is the parent's whole conversation prompt. `tools: false` is an empty tool surface
+ * (a text-only child cannot run commands); true keeps the agent's tools.
+ */
+export interface ChildSurface {
+  prompt: "minimal" | "full";
+  tools: boolean;
 }
 
 export interface StartedRun {

@@ -45,6 +45,7 @@ export function buildRunSpecs(tool: string, tasks: TaskInput[], registry: Regist
     if (t.vars && !t.role) throw new ToolInputError(`${at}.vars: vars fill a role's template; add "role" or drop "vars"`);
     let prompt = t.task ?? "";
     let tier = 0;
+    let tools = true;
     let outputSchema = t.outputSchema as object | undefined;
     // The caller's schema is checked once (size, depth, JSON Schema) before the renderer or the prompt
     // touch it, and from then on its checked copy is used; a role's own schema was checked when the registry loaded.
@@ -53,11 +54,14 @@ export function buildRunSpecs(tool: string, tasks: TaskInput[], registry: Regist
       const rendered = wrap(at, () => registry.render(t.role!, { vars: t.vars ?? {}, task: t.task, outputSchema }));
       prompt = rendered.prompt;
       tier = rendered.tier;
+      tools = rendered.tools;
       outputSchema ??= rendered.outputSchema;
     } else if (outputSchema) {
       prompt = `${prompt}\n\nReply with only a JSON value matching this JSON Schema, no prose:\n${JSON.stringify(outputSchema)}`;
     }
-    return { label, prompt, role: t.role, model: t.model, tier, timeoutSeconds: t.timeoutSeconds ?? timeoutSeconds ?? config.defaultTimeoutSeconds, outputSchema };
+    // The task's own choice wins over its role's declaration (a reviewer given file paths needs tools).
+    const surface = { prompt: t.childPrompt ?? config.childPrompt, tools: t.tools ?? tools };
+    return { label, prompt, role: t.role, model: t.model, tier, timeoutSeconds: t.timeoutSeconds ?? timeoutSeconds ?? config.defaultTimeoutSeconds, outputSchema, surface };
   });
 }
 
@@ -82,8 +86,8 @@ export interface NewBatch {
 }
 
 /** The ladder as this gateway runs it: unusable rungs skipped (noted), tiers mapped onto the rest, unusable pins refused. */
-function resolveModels(tool: string, specs: RunSpec[], options: BatchOptions, services: PluginServices, notes: string[]): RunSpec[] {
-  const host = services.models?.();
+function resolveModels(tool: string, specs: RunSpec[], options: BatchOptions, services: PluginServices, notes: string[], ctx: ToolCallContext): RunSpec[] {
+  const host = services.models?.({ agentId: callerAgent(ctx), agentDir: ctx.agentDir }); // that agent's model policy and auth profiles
   if (!options.modelOverride || !host) return specs;
   const configured = options.ladder;
   const resolution = resolveLadder({ ladder: configured, host });
@@ -108,7 +112,7 @@ export function submitBatch(engine: Engine, services: PluginServices, b: NewBatc
   const { maxConcurrency = c.maxConcurrency, retries = c.retries, escalate = true, ladder = c.ladder, budget = c.budget } = b.call;
   const options: BatchOptions = { maxConcurrency, retries, escalate, ladder, modelOverride: c.modelOverride, budget, prices: c.prices };
   const notes: string[] = [];
-  const specs = resolveModels(b.tool, b.specs, options, services, notes);
+  const specs = resolveModels(b.tool, b.specs, options, services, notes, b.ctx);
   const runs: RunRecord[] = specs.map((spec) => ({ spec, state: "queued", attempts: [] }));
   const estimate = estimateBatch(
     runs.map((r) => ({ promptChars: r.spec.prompt.length, model: firstModel(r, options) })),

@@ -4,6 +4,7 @@ import type { PluginConfig } from "../config.js";
 import type { Engine } from "../engine/engine.js";
 import { currentEngine, engineStartFailure } from "../engine/process-engine.js";
 import type { HostModelView } from "../models/ladder.js";
+import type { RequestingAgent } from "../models/host-apis.js";
 import { callerDepth } from "../batch/session-keys.js";
 import type { BatchRecord } from "../batch/types.js";
 import { type Registry, loadRegistry } from "../roles/registry.js";
@@ -12,16 +13,18 @@ import { ToolInputError } from "../errors.js";
 export interface ToolCallContext {
   sessionKey?: string;
   agentId?: string;
+  /** The agent's directory, when the host gives it (its auth profiles live there). */
+  agentDir?: string;
 }
 
 export interface PluginServices {
   config: PluginConfig;
   registry(): Registry;
-  /** What this gateway can run (providers, credentials, allowed models), when the host says. */
-  models?(): HostModelView;
+  /** What this gateway can run for the requesting agent (providers, credentials, allowed models), when the host says. */
+  models?(agent?: RequestingAgent): HostModelView;
 }
 
-export function createServices(config: PluginConfig, models?: () => HostModelView): PluginServices {
+export function createServices(config: PluginConfig, models?: (agent?: RequestingAgent) => HostModelView): PluginServices {
   let registry: Registry | undefined;
   const load = () => {
     try {

@@ -3,7 +3,7 @@
 // validation. Errors name the field path, what was wrong and what is allowed, so the model can fix its call.
 import { Type, type Static, type TProperties, type TSchema } from "@sinclair/typebox";
 import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
-import { BudgetSchema } from "../config.js";
+import { BudgetSchema, ChildPrompt } from "../config.js";
 import { ToolInputError } from "../errors.js";
 import { AjvClass } from "../lazy-deps.js";
 
@@ -26,6 +26,8 @@ export const TaskSchema = Strict({
   model: Type.Optional(ModelRef),
   timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7200 })),
   outputSchema: Type.Optional(OutputSchema),
+  tools: Type.Optional(Type.Boolean({ description: "false: the child gets no tools (a text-only task); default: the role's declaration, else the agent's tools" })),
+  childPrompt: Type.Optional(Type.Union(ChildPrompt.anyOf, { description: 'The child\'s system prompt: "minimal" (bounded sub-agent prompt) or "full" (the whole conversation prompt); default: the plugin\'s childPrompt' })),
 });
 
 const batchOptions = {

@@ -55,7 +55,7 @@ describe("a broken rolesDir: errors name the file and the entry", () => {
   it.each([
     ["tier out of range", { roles: { bad: okRole({ tier: 5 }) } }, "<dir>/roles.json roles.bad.tier: must be integer 0..2"],
     ["tier not a number", { roles: { bad: okRole({ tier: "high" }) } }, "<dir>/roles.json roles.bad.tier: must be integer 0..2"],
-    ["unknown field", { roles: { bad: okRole({ model: "x" }) } }, "<dir>/roles.json roles.bad.model: unknown field (allowed: description, template, tier, outputSchema, vars)"],
+    ["unknown field", { roles: { bad: okRole({ model: "x" }) } }, "<dir>/roles.json roles.bad.model: unknown field (allowed: description, template, tier, outputSchema, vars, tools)"],
     ["missing description", { roles: { bad: { ...okRole(), description: undefined } } }, "<dir>/roles.json roles.bad.description: is required"],
     ["bad role name", { roles: { Bad_Name: okRole() } }, "<dir>/roles.json roles.Bad_Name: invalid name"],
     ["bad var name", { roles: { bad: okRole({ vars: { "my-var": { description: "d", required: false } } }) } }, "<dir>/roles.json roles.bad.vars.my-var: invalid name"],

@@ -40,6 +40,8 @@ describe("SKILL.md", () => {
       const row = text.split("\n").find((l) => l.startsWith(`| \`${name}\``));
       expect(row, `row for ${name}`).toBeDefined();
       for (const v of Object.keys(role.vars)) expect(row).toContain(`\`${v}`);
+      // The Tools column says what skill.json declares: "yes" keeps the agent's tools, "none" has none.
+      expect(row!.split("|")[3].trim(), `tools of ${name}`).toMatch((role as { tools?: string }).tools === "none" ? /^none/ : /^yes/);
     }
     for (const [name, team] of Object.entries(skill.teams)) {
       expect(text).toContain(`\`${name}\``);
