@@ -147,7 +147,7 @@ describe("every stop is final", () => {
     const starting = engine.start();
     const [stopped, ms] = await timed(() => engine.cancel(t.batch.batchId));
     expect(stopped).toEqual(["a", "b"]);
-    expect(ms).toBeLessThan(1_000);
+    expect(ms).toBeLessThan(50); // recorded and answered at once: no loop runs yet to carry it out
     await starting;
     const b = await until(engine, t.batch.batchId, (x) => x.runs.every((r) => r.state === "cancelled"), 5_000);
     expect(labelsOf(b)).toEqual({ a: "cancelled", b: "cancelled" });
