@@ -111,7 +111,8 @@ export class Engine {
     const recordedMs = Date.now() - t0;
     const deadline = t0 + CANCEL_ANSWER_MS;
     const ended = () => scheduler.batch.runs.every((r) => !stopped.includes(r.spec.label) || TERMINAL_STATES.has(r.state));
-    while (!ended() && Date.now() < deadline) await this.nextChange(batchId, deadline);
+    // Only a running loop carries stops out; while the batch is still being recovered, answer at once.
+    while (this.loops.has(batchId) && !ended() && Date.now() < deadline) await this.nextChange(batchId, deadline);
     this.log(`batch ${batchId}: cancel of ${stopped.length} run(s) recorded in ${recordedMs} ms, answered in ${Date.now() - t0} ms`);
     return stopped;
   }

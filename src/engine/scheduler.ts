@@ -108,7 +108,7 @@ export class BatchScheduler extends RunBook {
 
   /** Accepts a cancel of queued and running runs (all, or those labelled): recorded now, carried out by the loop. */
   cancel(labels?: string[]): string[] {
-    const targets = [...this.index.open].filter((i) => !labels || labels.includes(this.batch.runs[i].spec.label));
+    const targets = [...this.index.open].sort((a, b) => a - b).filter((i) => !labels || labels.includes(this.batch.runs[i].spec.label));
     for (const i of targets) this.requestStop(i, "cancelled", "cancelled by parallel_cancel");
     this.wake();
     return targets.map((i) => this.batch.runs[i].spec.label);
