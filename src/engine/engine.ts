@@ -10,6 +10,8 @@ import type { ChildRuntime } from "../runtime/port.js";
 import type { BatchStore, RetentionOptions } from "../store/batch-store.js";
 import { type Notifier, noticeText } from "./notice.js";
 import { BatchScheduler } from "./scheduler.js";
+import { type CapChange, ProviderSlots, type ProviderSlotsOptions } from "../scheduling/provider-slots.js";
+import { type HostAgentEvent, capChangeLine, rateLimitedSession } from "../scheduling/host-events.js";
 
 export interface EngineDeps {
   store: BatchStore;
@@ -22,6 +24,8 @@ export interface EngineDeps {
   ungate?: (batch: BatchRecord, run: RunRecord) => string;
   retention?: RetentionOptions;
   log?: (line: string) => void;
+  /** Gateway-wide caps per provider/model and the host's sub-agent limit (none: batches only). */
+  concurrency?: Omit<ProviderSlotsOptions, "onChange">;
 }
 
 /** How often finished batches beyond retention are pruned. */
@@ -38,9 +42,22 @@ export class Engine {
   private readonly abort = new AbortController();
   private readonly redact: Redactor;
   private pruneTimer: NodeJS.Timeout | undefined;
+  /** Runs in flight per provider and model, across every batch and agent. */
+  readonly slots: ProviderSlots | undefined;
 
   constructor(private readonly deps: EngineDeps) {
     this.redact = deps.redact ?? createRedactor();
+    if (deps.concurrency) this.slots = new ProviderSlots({ ...deps.concurrency, onChange: (c, ids) => this.capChanged(c, ids) });
+  }
+
+  /** An agent event from the host (see scheduling/host-events). */
+  hostEvent(event: HostAgentEvent): void {
+    const session = rateLimitedSession(event);
+    const batchId = session ? this.slots?.throttled(session) : undefined;
+    const scheduler = batchId ? this.schedulers.get(batchId) : undefined;
+    if (!scheduler || !session) return;
+    const reason = "rate limited (429) while its provider was over its concurrency cap: taken back to run when a slot frees";
+    void this.inScope(() => scheduler.takeBack(session, reason)).catch((err) => this.log(`taking back ${session} failed: ${String(err)}`));
   }
 
   get store(): BatchStore {
@@ -149,6 +166,7 @@ export class Engine {
       random: this.deps.random,
       ungate: this.deps.ungate,
       changed: (batch: BatchRecord) => this.changed(batch.batchId),
+      slots: this.slots,
     };
   }
 
@@ -156,7 +174,12 @@ export class Engine {
     const { batchId } = scheduler.batch;
     if (this.loops.has(batchId) || !this.running) return;
     const loop = this.inScope(() => scheduler.run(this.abort.signal))
-      .then(() => (scheduler.complete ? this.ended(scheduler.batch) : undefined))
+      .then(async () => {
+        if (!scheduler.complete) return;
+        await this.ended(scheduler.batch); // the notice never waits for session housekeeping
+        this.slots?.withdraw(batchId);
+        await scheduler.drained();
+      })
       .catch((err: unknown) => this.log(`batch ${batchId} stopped on an error: ${err instanceof Error ? err.stack : String(err)}`))
       .finally(() => this.loops.delete(batchId));
     this.loops.set(batchId, loop);
@@ -178,6 +201,18 @@ export class Engine {
     }
     batch.open = false;
     this.deps.store.saveHeader(batch);
+  }
+
+  /** A learned provider cap moved: the log says so, and so do the notes of the batches it touches. */
+  private capChanged(change: CapChange, batchIds: string[]): void {
+    const line = capChangeLine(change);
+    this.log(line);
+    for (const id of batchIds) {
+      const batch = this.schedulers.get(id)?.batch;
+      if (!batch || batch.notes.filter((n) => n.startsWith("provider ")).length >= 10) continue;
+      batch.notes.push(line);
+      this.deps.store.saveHeader(batch);
+    }
   }
 
   private changed(batchId: string): void {

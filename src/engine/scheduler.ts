@@ -11,6 +11,7 @@ import { raceUntil } from "../batch/race.js";
 import { ChildSessions, type Ended } from "./children.js";
 import type { Redactor } from "../batch/redact.js";
 import { childSessionKey } from "../batch/session-keys.js";
+import { type SlotGate, slotOutcome } from "../scheduling/slot-gate.js";
 import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, emptyUsage } from "../batch/types.js";
 import type { BatchStore } from "../store/batch-store.js";
 import { type EndedAttempt, type NextState, type Transition, applyTransition, liveAttempt } from "./transitions.js";
@@ -25,6 +26,8 @@ export interface SchedulerDeps {
   /** Renders a gated run's prompt once every other run is terminal (the research synthesis). */
   ungate?: (batch: BatchRecord, run: RunRecord) => string;
   changed: (batch: BatchRecord, run: RunRecord) => void; // after every committed change
+  /** Gateway-wide slots per provider and model, shared by every batch (none: only maxConcurrency). */
+  slots?: SlotGate;
 }
 
 /** Longest single host wait; shorter than any host-side request limit. */
@@ -32,7 +35,7 @@ const WAIT_SLICE_MS = 30_000;
 /** Pause before asking a host that was not ready again. */
 const NOT_READY_RETRY_MS = 1_000;
 
-type StopOutcome = "timeout" | "cancelled" | "budget";
+type StopOutcome = "timeout" | "cancelled" | "budget" | "rate_limit";
 const WAKE = Symbol("wake");
 
 export class BatchScheduler {
@@ -48,6 +51,8 @@ export class BatchScheduler {
   /** Some run still waits for the others (checked only while true: a batch has few gated runs). */
   private gated: boolean;
   private wakeUp: (() => void) | undefined;
+  /** A wake that came while the loop was not waiting: it looks again before it waits. */
+  private wakePending = false;
 
   constructor(readonly batch: BatchRecord, private readonly deps: SchedulerDeps) {
     this.children = new ChildSessions(deps.runtime);
@@ -61,7 +66,8 @@ export class BatchScheduler {
 
   /** Makes the loop look again now (after a cancel, or new work). */
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp) this.wakeUp();
+    else this.wakePending = true;
   }
 
   /**
@@ -99,6 +105,10 @@ export class BatchScheduler {
         const slice = Math.max(1, Math.min(WAIT_SLICE_MS, this.runDeadline(i) - now));
         waits.set(attempt.runId, this.children.waitEnded(attempt.runId, attempt.sessionKey, slice));
       }
+      if (this.wakePending) {
+        this.wakePending = false;
+        continue;
+      }
       const woken = new Promise<typeof WAKE>((resolve) => (this.wakeUp = () => resolve(WAKE)));
       const winner = await raceUntil<Ended | typeof WAKE>([...waits.values(), woken], this.nextTimer(), signal);
       this.wakeUp = undefined;
@@ -108,8 +118,11 @@ export class BatchScheduler {
       const i = [...this.live].find((j) => liveAttempt(this.batch.runs[j])?.runId === winner.runId);
       if (i !== undefined && !this.stopping.has(i)) await this.settle(i, winner.result, winner.transcript);
     }
-    // Deletes issued from the engine complete on their own; waiting here only keeps tests tidy.
-    if (this.complete) await this.children.drained();
+  }
+
+  /** Resolves once the finished children's session deletes are done (after the batch's end, never before). */
+  drained(): Promise<void> {
+    return this.children.drained();
   }
 
   /** Stops queued and running runs (all, or those labelled); returns the labels it stopped. */
@@ -120,27 +133,56 @@ export class BatchScheduler {
     return targets.map((i) => this.batch.runs[i].spec.label);
   }
 
+  /** Stops the live attempt in session `sessionKey` as rate limited (it re-runs on the same rung when a slot frees). */
+  async takeBack(sessionKey: string, reason: string): Promise<void> {
+    const i = [...this.live].find((j) => liveAttempt(this.batch.runs[j])?.sessionKey === sessionKey);
+    if (i !== undefined) await this.stopRun(i, "rate_limit", reason);
+    this.wake();
+  }
+
   private async admit(): Promise<void> {
     const { runs, options } = this.batch;
     while (this.firstOpen < runs.length && TERMINAL_STATES.has(runs[this.firstOpen].state)) this.firstOpen++;
     const starting: Promise<void>[] = [];
+    this.deps.slots?.beginAdmit(this.party);
     for (let i = this.firstOpen; i < runs.length && this.live.size < options.maxConcurrency; i++) {
       const run = runs[i];
       if (run.state !== "queued" || run.spec.gate || (run.notBefore ?? 0) > this.now()) continue;
+      if (!this.claimSlot(i)) continue;
       starting.push(this.startAttempt(i)); // commits `running` before its first await
     }
     await Promise.all(starting);
   }
 
-  private async startAttempt(i: number): Promise<void> {
+  private get party() {
+    return { agentId: this.batch.agentId, batchId: this.batch.batchId };
+  }
+
+  /** The model the run's next attempt asks for. */
+  private nextModel(i: number): string | undefined {
     const run = this.batch.runs[i];
     const previous = run.attempts[run.attempts.length - 1];
+    return previous ? previous.nextModel : firstModel(run, this.batch.options);
+  }
+
+  /** A gateway-wide slot for run i's next attempt (held until that attempt ends), or false: not now. */
+  private claimSlot(i: number): boolean {
+    const n = this.batch.runs[i].attempts.length + 1;
+    return this.deps.slots?.take(this.party, this.nextModel(i), childSessionKey(this.batch, i, n), () => this.wake()) ?? true;
+  }
+
+  private releaseSlot(i: number, n: number, outcome?: AttemptOutcome): void {
+    this.deps.slots?.release(childSessionKey(this.batch, i, n), slotOutcome(outcome));
+  }
+
+  private async startAttempt(i: number): Promise<void> {
+    const run = this.batch.runs[i];
     const n = run.attempts.length + 1;
-    const model = previous ? previous.nextModel : firstModel(run, this.batch.options);
+    const model = this.nextModel(i);
     const attempt: Attempt = {
       n, model, sessionKey: childSessionKey(this.batch, i, n), owner: this.deps.owner, startedAt: this.now(), tokens: 0, usage: emptyUsage(), costUsd: 0,
     };
-    if (!this.commit(i, { kind: "start", attempt })) return;
+    if (!this.commit(i, { kind: "start", attempt })) return this.releaseSlot(i, n);
     try {
       const started = await this.deps.runtime.start({
         sessionKey: attempt.sessionKey, message: run.spec.prompt, model, idempotencyKey: `${this.batch.batchId}:${run.spec.label}:${n}`,
@@ -151,7 +193,10 @@ export class BatchScheduler {
       }
     } catch (err) {
       // A gateway still booting refuses runs ("agent unavailable during gateway startup"): try again shortly.
-      if (isHostNotReady(errorText(err))) return void this.commit(i, { kind: "defer", n, notBefore: this.now() + NOT_READY_RETRY_MS });
+      if (isHostNotReady(errorText(err))) {
+        this.releaseSlot(i, n);
+        return void this.commit(i, { kind: "defer", n, notBefore: this.now() + NOT_READY_RETRY_MS });
+      }
       await this.finish(i, attempt, classifyHostError(errorText(err)), `start failed: ${errorText(err)}`);
     }
   }
@@ -201,6 +246,7 @@ export class BatchScheduler {
       next = { state: "queued", notBefore: this.now() + decision.delayMs };
     } else next = { state: decision.state, error: decision.error, output: kept.output };
     if (!this.commit(i, { kind: "finish", n: attempt.n, ended, next })) return;
+    this.releaseSlot(i, attempt.n, outcome);
     const released = this.children.release(attempt.sessionKey);
     if (decision.kind === "retry") await released; // one live child per run, ever
   }
