@@ -13,6 +13,7 @@ import { startGateway } from "../../tests/e2e/support/gateway.mjs";
 import { countingPlugin } from "../lib/counting-plugin.mjs";
 import { bodyReader, sleep } from "../lib/fake-bodies.mjs";
 import { median, round } from "../lib/stats.mjs";
+import { noticeSplit } from "../lib/notice-split.mjs";
 
 const LATENCY_MS = 2000;
 const CAP = 20;
@@ -20,6 +21,7 @@ const SIZES = [5, 20];
 const MAIN = "agent:main:main";
 const SETTLE_MS = 1500;
 const TARGET_NOTICE_MS = 2000;
+const fmt = (x) => (Number.isFinite(x) ? round(x, 0) : "n/a");
 
 export default {
   id: "continue",
@@ -73,7 +75,11 @@ export default {
       const body = (bodies().get(woken.seq) ?? []).map((m) => m.text).join("\n");
       const carries = `${woken.lastUser ?? ""}\n${body}`.includes(batchId);
       const requests = mainReqs().filter((q) => !before.has(q.seq) && q.seq <= woken.seq).length;
+      // Where the notice's time goes, from the engine's log line (same clock: one machine).
+      const split = noticeSplit(join(gw.dirs.logs, "openclaw.log"), batchId);
+      const since = (t) => (split && Number.isFinite(t) ? t - lastChildEnd : NaN);
       return {
+        lifecycleEndMs: since(split?.lifecycleEnd), hostWaitMs: since(split?.waitReturned), committedMs: since(split?.committed), handedOverMs: since(split?.handedOver),
         n, heldMs, childrenMs: lastChildEnd - t0, turnEndedBeforeChildren: t0 + heldMs < lastChildEnd,
         parentRequests: requests, noticeMs: woken.startedAt - lastChildEnd, carriesBatchId: carries, batchId,
         afterNotice: mainReqs().filter((q) => q.seq > woken.seq && !before.has(q.seq)).length,
@@ -97,6 +103,7 @@ export default {
       const m = (k) => median(rs.map((x) => x[k]));
       return {
         n, runs: rs.length, heldMs: m("heldMs"), childrenMs: m("childrenMs"), parentRequests: m("parentRequests"), parentRequestsMax: Math.max(...rs.map((x) => x.parentRequests)),
+        lifecycleEndMs: m("lifecycleEndMs"), hostWaitMs: m("hostWaitMs"), committedMs: m("committedMs"), handedOverMs: m("handedOverMs"),
         noticeMs: m("noticeMs"), noticeMaxMs: Math.max(...rs.map((x) => x.noticeMs)), carried: rs.filter((x) => x.carriesBatchId).length, ended: rs.filter((x) => x.turnEndedBeforeChildren).length,
       };
     });
@@ -109,6 +116,13 @@ export default {
             `medians over the runs column; parent requests = agent:main:main model requests from the chat call through the notified turn's first`,
           columns: ["N", "runs", "parent turn held ms", "last child ends s", "parent requests", "notice ms (median)", "notice ms (max)", "turn ended before children", "notice carries batchId"],
           rows: perN.map((p) => [p.n, p.runs, round(p.heldMs, 0), round(p.childrenMs / 1000, 2), `${round(p.parentRequests, 1)} (max ${p.parentRequestsMax})`, round(p.noticeMs, 0), round(p.noticeMaxMs, 0), `${p.ended}/${p.runs}`, `${p.carried}/${p.runs}`]),
+        },
+        {
+          title:
+            "Where the notice's time goes (medians, ms after the last child's final model response): the host's lifecycle end event, the host's waitForRun returning, " +
+            "our commit of the last result, the notice handed to the host (system event + wake), the notified turn's first model request",
+          columns: ["N", "runs", "host lifecycle end", "host wait returned", "our commit", "notice handed over", "turn started", "host's part (wait + wake)"],
+          rows: perN.map((p) => [p.n, p.runs, fmt(p.lifecycleEndMs), fmt(p.hostWaitMs), fmt(p.committedMs), fmt(p.handedOverMs), round(p.noticeMs, 0), fmt(p.hostWaitMs + (p.noticeMs - p.handedOverMs))]),
         },
       ],
       notes: [

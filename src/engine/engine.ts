@@ -11,7 +11,7 @@ import type { BatchStore, RetentionOptions } from "../store/batch-store.js";
 import { type Notifier, noticeText } from "./notice.js";
 import { BatchScheduler } from "./scheduler.js";
 import { type CapChange, ProviderSlots, type ProviderSlotsOptions } from "../scheduling/provider-slots.js";
-import { type HostAgentEvent, capChangeLine, rateLimitedSession } from "../scheduling/host-events.js";
+import { type HostAgentEvent, capChangeLine, endedSession, rateLimitedSession } from "../scheduling/host-events.js";
 
 export interface EngineDeps {
   store: BatchStore;
@@ -44,6 +44,8 @@ export class Engine {
   private pruneTimer: NodeJS.Timeout | undefined;
   /** Runs in flight per provider and model, across every batch and agent. */
   readonly slots: ProviderSlots | undefined;
+  /** When the host said a child's run ended (lifecycle event), by session: how late its wait returned. */
+  private readonly runEndedAt = new Map<string, number>();
 
   constructor(private readonly deps: EngineDeps) {
     this.redact = deps.redact ?? createRedactor();
@@ -52,6 +54,9 @@ export class Engine {
 
   /** An agent event from the host (see scheduling/host-events). */
   hostEvent(event: HostAgentEvent): void {
+    const ended = endedSession(event);
+    if (ended?.includes(":subagent:pa")) this.runEndedAt.set(ended, Date.now());
+    if (this.runEndedAt.size > 1000) this.runEndedAt.delete(this.runEndedAt.keys().next().value!);
     const session = rateLimitedSession(event);
     const batchId = session ? this.slots?.throttled(session) : undefined;
     const scheduler = batchId ? this.schedulers.get(batchId) : undefined;
@@ -177,6 +182,9 @@ export class Engine {
       .then(async () => {
         if (!scheduler.complete) return;
         await this.ended(scheduler.batch); // the notice never waits for session housekeeping
+        const { waitReturnedAt, committedAt } = scheduler.timing;
+        const lifecycleEnd = Math.max(0, ...scheduler.batch.runs.map((r) => this.runEndedAt.get(r.attempts.at(-1)?.sessionKey ?? "") ?? 0));
+        this.log(`batch ${batchId} ended: last child's lifecycle end ${iso(lifecycleEnd)}, host wait returned ${iso(waitReturnedAt)}, committed +${committedAt - waitReturnedAt} ms, notice handed over +${Date.now() - waitReturnedAt} ms`);
         this.slots?.withdraw(batchId);
         await scheduler.drained();
       })
@@ -237,3 +245,5 @@ export class Engine {
     this.deps.log?.(`parallel-agents: ${line}`);
   }
 }
+
+const iso = (ms: number): string => (ms ? new Date(ms).toISOString() : "-");

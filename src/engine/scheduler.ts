@@ -51,6 +51,8 @@ export class BatchScheduler {
   /** Some run still waits for the others (checked only while true: a batch has few gated runs). */
   private gated: boolean;
   private wakeUp: (() => void) | undefined;
+  /** When the last host wait that ended a run returned, and when the last change was committed (ms). */
+  readonly timing = { waitReturnedAt: 0, committedAt: 0 };
   /** A wake that came while the loop was not waiting: it looks again before it waits. */
   private wakePending = false;
 
@@ -115,6 +117,7 @@ export class BatchScheduler {
       if (!winner || winner === WAKE) continue;
       waits.delete(winner.runId);
       if (winner.result.state === "pending") continue;
+      this.timing.waitReturnedAt = this.now();
       const i = [...this.live].find((j) => liveAttempt(this.batch.runs[j])?.runId === winner.runId);
       if (i !== undefined && !this.stopping.has(i)) await this.settle(i, winner.result, winner.transcript);
     }
@@ -323,6 +326,7 @@ export class BatchScheduler {
     this.deps.store.saveRun({ ...this.batch, open }, i, next, open !== this.batch.open);
     this.batch.runs[i] = next;
     this.batch.open = open;
+    this.timing.committedAt = this.now();
     this.track(i);
     this.deps.changed(this.batch, next);
     return true;

@@ -12,7 +12,13 @@ export interface HostAgentEvent {
 }
 
 /** The streams the engine subscribes to. */
-export const AGENT_EVENT_STREAMS = ["run_status"];
+export const AGENT_EVENT_STREAMS = ["run_status", "lifecycle"];
+
+/** The session whose run just ended (lifecycle end/error), if that is what `event` says. */
+export function endedSession(event: HostAgentEvent): string | undefined {
+  const phase = event.data?.phase;
+  return event.stream === "lifecycle" && (phase === "end" || phase === "error") ? event.sessionKey : undefined;
+}
 
 /** The child session the host is retrying after a rate limit, if that is what `event` says. */
 export function rateLimitedSession(event: HostAgentEvent): string | undefined {

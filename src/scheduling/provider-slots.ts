@@ -124,7 +124,7 @@ export class ProviderSlots {
   }
 
   /** Caps, runs in flight and the recent cap changes, for doctor. */
-  snapshot() {
+  snapshot(): SlotsSnapshot {
     const providers = new Set([...this.learned.keys(), ...Object.keys(this.opts.caps ?? {}).map(providerOf)]);
     return {
       hostMax: this.opts.hostMax,
@@ -219,6 +219,14 @@ export class ProviderSlots {
   private modelOf(model: string | undefined): string {
     return model ?? this.opts.defaultModel ?? "default";
   }
+}
+
+export interface SlotsSnapshot {
+  hostMax: number;
+  inFlight: number;
+  configured: Record<string, number>;
+  providers: { provider: string; cap: number; bound: number; inFlight: number }[];
+  changes: CapChange[];
 }
 
 export function providerOf(model: string): string {
