@@ -35,7 +35,7 @@ describe("the completion notice comes promptly", () => {
       const r = await gw().chat(`fan out ${directive("parallel_spawn", { tasks, waitSeconds: 0 })} [[reply:SPAWNED-${trial}]]`, { sessionKey: "main" });
       expect(r.text).toBe(`SPAWNED-${trial}`);
       const mainTurns = () => fake().requests((q) => q.sessionKey === "agent:main:main");
-      const spawnTurn = mainTurns().findLast((q) => q.lastTool?.name === "parallel_spawn")!;
+      const spawnTurn = mainTurns().filter((q) => q.lastTool?.name === "parallel_spawn").at(-1)!;
       const batchId = /Batch (pa-[a-z0-9-]+)/.exec(spawnTurn.lastTool!.text)![1];
       const kids = await fake().waitFor((log) => log.filter((q) => q.sessionKey?.includes(batchId) && q.endedAt).length === 5, { timeoutMs: 60_000 });
       const lastAnswer = Math.max(...kids.filter((q) => q.sessionKey?.includes(batchId)).map((q) => q.endedAt!));

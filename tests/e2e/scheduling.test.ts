@@ -38,7 +38,8 @@ describe("provider-aware concurrency", () => {
     for (const round of [1, 2]) {
       const before = stats("t2").rejected;
       const started = Date.now();
-      const { details } = await call(gw(), "parallel_spawn", { tasks: tasks(`l${round}-`, 8), maxConcurrency: 8, ladder: ["tier2/t2"], waitSeconds: 240 });
+      // 5 s answers: the 8 requests overlap even when a loaded host spreads their starts over seconds.
+      const { details } = await call(gw(), "parallel_spawn", { tasks: tasks(`l${round}-`, 8, 5000), maxConcurrency: 8, ladder: ["tier2/t2"], waitSeconds: 600 });
       expect(details.complete).toBe(true);
       expect(details.runs.map((r) => r.state)).toEqual(Array(8).fill("ok"));
       for (const r of details.runs) expect(new Set(r.attempts.map((a) => a.model))).toEqual(new Set(["tier2/t2"])); // never escalated
