@@ -32,6 +32,7 @@ export default {
     log("  starting the gateway (heartbeat every 30m: the default cadence)");
     const gw = await startGateway({
       name: "bench-continue",
+      readyTimeoutMs: 300_000, // a shared 2-core machine under load can take minutes to boot a gateway
       pluginDir: plugin.dir,
       pluginConfig: { ladder: ["fake/cheap", "fake/mid", "fake/strong"], maxConcurrency: CAP, retries: 0 },
       subagent: { allowModelOverride: true },

@@ -32,6 +32,7 @@ export default {
     log("  starting one gateway with ours and the floor plugin, three providers on the fake model");
     const gw = await startGateway({
       name: "bench-ratelimit",
+      readyTimeoutMs: 300_000, // a shared 2-core machine under load can take minutes to boot a gateway
       pluginDir: FLOOR_DIR,
       subagent: { allowModelOverride: true },
       models: ["parent", "cheap", ...new Set(VARIANTS.map((v) => v.model))],

@@ -13,6 +13,7 @@ const gw = useGateway({
   ...pluginGateway("scheduling", { pluginConfig: { providerConcurrency: { tier1: 2 } } }),
   models: ["parent", "cheap", "mid", "strong", "t1", "t2"],
   providers: ["fake", "tier1", "tier2"],
+  readyTimeoutMs: 300_000,
 });
 const fake = () => gw().fake!;
 const tasks = (prefix: string, n: number, ms = 1500) => Array.from({ length: n }, (_, i) => ({ label: `${prefix}${i}`, task: `${prefix}${i} [[delay:${ms}]] [[reply:${prefix.toUpperCase()}${i}]]` }));
