@@ -11,6 +11,7 @@ import { cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startGateway } from "../../tests/e2e/support/gateway.mjs";
+import { countingPlugin } from "../lib/counting-plugin.mjs";
 import { median, round } from "../lib/stats.mjs";
 
 const FLOOR_DIR = resolve(fileURLToPath(new URL("../lib/floor-plugin", import.meta.url)));
@@ -29,6 +30,7 @@ export default {
   title: "Real gateway: a provider that rate-limits above 2 open requests (fixed cap vs learned cap vs none)",
   async run({ root, quick, log }) {
     const repeats = quick ? 1 : 2;
+    const ours = countingPlugin(root); // a copy of the built package: a rebuild meanwhile cannot break its load
     log("  starting one gateway with ours and the floor plugin, three providers on the fake model");
     const gw = await startGateway({
       name: "bench-ratelimit",
@@ -39,7 +41,7 @@ export default {
       providers: ["fake", ...new Set(VARIANTS.map((v) => v.provider))],
       config: {
         plugins: {
-          load: { paths: [FLOOR_DIR, root] },
+          load: { paths: [FLOOR_DIR, ours.dir] },
           entries: {
             "parallel-agents": { enabled: true, config: { ladder: ["fake/cheap"], retries: 2, providerConcurrency: { capped: LIMIT } }, subagent: { allowModelOverride: true } },
           },
@@ -61,6 +63,7 @@ export default {
       let ok = 0;
       if (v.id === "none") {
         const r = await gw.invokeTool("floor_spawn", { tasks, model: `${v.provider}/${v.model}`, timeoutSeconds: 900 }, { timeoutMs: 1_000_000 });
+        if (r.status !== 200) throw new Error(`floor_spawn answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
         ok = (JSON.stringify(r.body).match(/"status":"ok"/g) ?? []).length;
       } else {
         const r = await gw.invokeTool(
@@ -68,6 +71,7 @@ export default {
           { tasks: tasks.map((task, i) => ({ label: `t${i}`, task })), maxConcurrency: N, ladder: [`${v.provider}/${v.model}`], waitSeconds: 900 },
           { timeoutMs: 1_000_000 },
         );
+        if (r.status !== 200) throw new Error(`parallel_spawn answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
         const runs = r.body?.result?.details?.runs ?? [];
         attempts = runs.reduce((n, x) => n + x.attempts.length, 0);
         ok = runs.filter((x) => x.state === "ok").length;

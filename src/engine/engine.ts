@@ -182,9 +182,7 @@ export class Engine {
       .then(async () => {
         if (!scheduler.complete) return;
         await this.ended(scheduler.batch); // the notice never waits for session housekeeping
-        const { waitReturnedAt, committedAt } = scheduler.timing;
-        const lifecycleEnd = Math.max(0, ...scheduler.batch.runs.map((r) => this.runEndedAt.get(r.attempts.at(-1)?.sessionKey ?? "") ?? 0));
-        this.log(`batch ${batchId} ended: last child's lifecycle end ${iso(lifecycleEnd)}, host wait returned ${iso(waitReturnedAt)}, committed +${committedAt - waitReturnedAt} ms, notice handed over +${Date.now() - waitReturnedAt} ms`);
+        if (scheduler.batch.notifiedAt) this.logNoticeTiming(scheduler);
         this.slots?.withdraw(batchId);
         await scheduler.drained();
       })
@@ -209,6 +207,14 @@ export class Engine {
     }
     batch.open = false;
     this.deps.store.saveHeader(batch);
+  }
+
+  /** Where a notice's time went: host lifecycle end, host wait back, our commit, handed over (bench "continue" reads it). */
+  private logNoticeTiming(scheduler: BatchScheduler): void {
+    const { batch, timing } = scheduler;
+    const lifecycleEnd = Math.max(0, ...batch.runs.map((r) => this.runEndedAt.get(r.attempts.at(-1)?.sessionKey ?? "") ?? 0));
+    const since = (t: number) => `+${t - timing.waitReturnedAt} ms`;
+    this.log(`batch ${batch.batchId} ended: last child's lifecycle end ${iso(lifecycleEnd)}, host wait returned ${iso(timing.waitReturnedAt)}, committed ${since(timing.committedAt)}, notice handed over ${since(Date.now())}`);
   }
 
   /** A learned provider cap moved: the log says so, and so do the notes of the batches it touches. */
