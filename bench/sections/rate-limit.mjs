@@ -68,11 +68,17 @@ export default {
       } else {
         const r = await gw.invokeTool(
           "parallel_spawn",
-          { tasks: tasks.map((task, i) => ({ label: `t${i}`, task })), maxConcurrency: N, ladder: [`${v.provider}/${v.model}`], waitSeconds: 900 },
-          { timeoutMs: 1_000_000 },
+          { tasks: tasks.map((task, i) => ({ label: `t${i}`, task })), maxConcurrency: N, ladder: [`${v.provider}/${v.model}`], waitSeconds: 600 },
+          { timeoutMs: 700_000 },
         );
         if (r.status !== 200) throw new Error(`parallel_spawn answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
-        const runs = r.body?.result?.details?.runs ?? [];
+        let details = r.body.result.details;
+        while (!details.complete) {
+          const p = await gw.invokeTool("poll_until_complete", { batchId: details.batchId, timeoutSeconds: 600 }, { timeoutMs: 700_000 });
+          if (p.status !== 200) throw new Error(`poll_until_complete answered ${p.status}: ${JSON.stringify(p.body).slice(0, 300)}`);
+          details = p.body.result.details;
+        }
+        const runs = details.runs;
         attempts = runs.reduce((n, x) => n + x.attempts.length, 0);
         ok = runs.filter((x) => x.state === "ok").length;
       }

@@ -31,7 +31,7 @@ describe("provider-aware concurrency", () => {
     process.stderr.write(`[e2e] capped provider: 8 tasks in ${Date.now() - started} ms, ${s.rejected} x 429, peak ${s.peakOpen} in flight, ${s.served} served\n`);
     expect(s).toMatchObject({ rejected: 0, served: 8 });
     expect(s.peakOpen).toBeLessThanOrEqual(2);
-  });
+  }, 900_000); // generous: a loaded 2-core host runs these children slowly
 
   it("without a configured cap the engine learns one: every task ok on its own rung, the 429s stay few (printed), and notes and log say why", async () => {
     fake().limit("t2", 2);
@@ -62,7 +62,7 @@ describe("provider-aware concurrency", () => {
       expect(capLines().some((l) => l.startsWith("provider tier2: concurrency cap lowered"))).toBe(true);
       expect(doctor.stdout).toMatch(/provider tier2: concurrency cap lowered/);
     }
-  });
+  }, 900_000);
 
   it("an agent with 2 tasks is not queued behind another agent's 24: its runs get the next free slots", async () => {
     const busy = call(gw(), "parallel_spawn", { tasks: tasks("busy", 24), maxConcurrency: 24, waitSeconds: 0 }, "agent:main:main");
@@ -76,7 +76,7 @@ describe("provider-aware concurrency", () => {
     process.stderr.write(`[e2e] fairness: the 2-task batch's model requests were #${quietAt.join(" and #")} of the ${order.length} so far (24-task batch already had 8 in flight)\n`);
     expect(busyDone.runs.every((r) => r.state === "ok")).toBe(true);
     expect(quietAt[1]).toBeLessThanOrEqual(12);
-  });
+  }, 900_000);
 
   it("never left loopback", () => gw().assertNoEgress());
 });
