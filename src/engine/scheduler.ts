@@ -248,8 +248,8 @@ export class BatchScheduler {
       ended.nextModel = decision.model;
       next = { state: "queued", notBefore: this.now() + decision.delayMs };
     } else next = { state: decision.state, error: decision.error, output: kept.output };
+    this.releaseSlot(i, attempt.n, outcome); // the child's run is over either way: its slot is free
     if (!this.commit(i, { kind: "finish", n: attempt.n, ended, next })) return;
-    this.releaseSlot(i, attempt.n, outcome);
     const released = this.children.release(attempt.sessionKey);
     if (decision.kind === "retry") await released; // one live child per run, ever
   }
