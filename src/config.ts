@@ -34,6 +34,11 @@ export const ConfigSchema = Type.Object(
     maxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
     notify: Type.Optional(Type.Union([Type.Literal("auto"), Type.Literal("off")])),
     childPrompt: Type.Optional(ChildPrompt),
+    providerConcurrency: Type.Optional(
+      Type.Record(Type.String({ pattern: "^[A-Za-z0-9._-]+(/[A-Za-z0-9._:@/-]+)?$", maxLength: 200 }), Type.Integer({ minimum: 1, maximum: 256 }), {
+        description: 'Gateway-wide cap on runs in flight per "<provider>" or "<provider>/<model>", across all batches and agents',
+      }),
+    ),
     retention: Type.Optional(
       Type.Object(
         { maxBatches: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })), maxAgeHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
@@ -62,6 +67,12 @@ export interface PluginConfig {
   /** The prompt children get unless a task says otherwise. */
   childPrompt: "minimal" | "full";
   retention: { maxBatches: number; maxAgeMs: number };
+  /** Configured caps on runs in flight per provider or provider/model, gateway-wide. */
+  providerConcurrency: Record<string, number>;
+  /** The host's sub-agent limit (agents.defaults.subagents.maxConcurrent, 8 by default). */
+  hostMaxConcurrent: number;
+  /** The agents' default model (agents.defaults.model), the provider of runs without a pinned model. */
+  defaultModel?: string;
   /** The operator allowed model overrides (`plugins.entries.parallel-agents.subagent.allowModelOverride`). */
   modelOverride: boolean;
 }
@@ -88,5 +99,22 @@ export function resolveConfig(raw: RawConfig | undefined, hostConfig?: unknown):
     childPrompt: c.childPrompt ?? "minimal",
     retention: { maxBatches: c.retention?.maxBatches ?? 200, maxAgeMs: (c.retention?.maxAgeHours ?? 168) * 3600_000 },
     modelOverride: entry?.subagent?.allowModelOverride === true,
+    providerConcurrency: c.providerConcurrency ?? {},
+    ...hostLimits(hostConfig),
   };
 }
+
+/** The host's sub-agent limit and default model, read from its config (so we never hand it more runs than it starts). */
+export function hostLimits(hostConfig: unknown): { hostMaxConcurrent: number; defaultModel?: string } {
+  const defaults = (hostConfig as { agents?: { defaults?: { subagents?: { maxConcurrent?: unknown }; model?: unknown } } })?.agents?.defaults;
+  const max = defaults?.subagents?.maxConcurrent;
+  const model = defaults?.model;
+  const primary = typeof model === "string" ? model : (model as { primary?: unknown } | undefined)?.primary;
+  return {
+    hostMaxConcurrent: typeof max === "number" && Number.isInteger(max) && max > 0 ? max : HOST_SUBAGENT_MAX_DEFAULT,
+    defaultModel: typeof primary === "string" && primary ? primary : undefined,
+  };
+}
+
+/** OpenClaw 2026.9.6's default for agents.defaults.subagents.maxConcurrent. */
+export const HOST_SUBAGENT_MAX_DEFAULT = 8;

@@ -7,6 +7,7 @@ import { Engine } from "./engine/engine.js";
 import { currentEngine, processOwner, setCurrentEngine, setEngineStartFailure } from "./engine/process-engine.js";
 import { type HostApi, openclawNotifier, openclawRuntime } from "./runtime/openclaw-adapter.js";
 import { hostModelsFor } from "./models/host-apis.js";
+import { AGENT_EVENT_STREAMS, type HostAgentEvent } from "./scheduling/host-events.js";
 import { registerOperatorCli } from "./cli/register.js";
 import { BatchStore } from "./store/batch-store.js";
 import { type ToolCallContext, createServices } from "./tools/context.js";
@@ -26,6 +27,7 @@ export interface PluginApi extends HostApi {
   pluginConfig?: Record<string, unknown>;
   config?: unknown;
   registerTool(factory: (ctx: ToolCallContext) => unknown, opts: { name: string }): void;
+  agent?: { events?: { registerAgentEventSubscription?(s: { id: string; streams?: string[]; handle(event: HostAgentEvent): void }): void } };
   registerService?(service: { id: string; start(ctx: ServiceContext): Promise<void> | void; stop?(ctx: ServiceContext): Promise<void> | void }): void;
 }
 
@@ -50,6 +52,13 @@ export default {
     api.registerTool((ctx) => researchTeamTool(services, ctx ?? {}), { name: "research_team" });
     api.registerTool((ctx) => parallelCancelTool(services, ctx ?? {}), { name: "parallel_cancel" });
     registerOperatorCli(api, config); // `openclaw parallel-agents …` and the gateway methods it calls
+
+    // Host agent events reach the engine of this process (rate-limit retries the host does itself).
+    api.agent?.events?.registerAgentEventSubscription?.({
+      id: `${PLUGIN_ID}-runs`,
+      streams: AGENT_EVENT_STREAMS,
+      handle: (event) => currentEngine()?.hostEvent(event),
+    });
 
     let mine: Engine | undefined;
     api.registerService?.({
@@ -78,6 +87,7 @@ export default {
           ungate: (batch) => services.registry().render("synthesizer", { vars: synthesisVars(batch) }).prompt,
           retention: config.retention,
           log,
+          concurrency: { caps: config.providerConcurrency, hostMax: config.hostMaxConcurrent, defaultModel: config.defaultModel },
         });
         setCurrentEngine(mine);
         // Not awaited: the host gives a reloaded service 5 s to start, and resuming many open batches

@@ -7,6 +7,7 @@ import engineScale from "./engine-scale.mjs";
 import floor from "./floor.mjs";
 import gateway from "./gateway.mjs";
 import pluginCost from "./plugin-cost.mjs";
+import rateLimit from "./rate-limit.mjs";
 import templates from "./templates.mjs";
 
-export const SECTIONS = [pluginCost, engineScale, templates, gateway, floor, continueSection];
+export const SECTIONS = [pluginCost, engineScale, templates, gateway, floor, continueSection, rateLimit];

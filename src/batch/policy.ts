@@ -12,6 +12,8 @@ export type Decision =
 const TRIES_PER_MODEL_BEFORE_ESCALATION = 2;
 /** Gateway restarts an attempt may live through before its run fails (they consume no retries). */
 export const MAX_INTERRUPTIONS = 10;
+/** Rate limits a run may meet before it fails (they consume no retries either: the provider's doing, not the task's). */
+export const MAX_RATE_LIMITS = 8;
 
 /** The host could not take the run yet (a gateway still starting, or going down): not the task's fault. */
 const HOST_NOT_READY = /unavailable during gateway startup|gateway is (?:starting|draining|shutting down)|runtime is no longer active/i;
@@ -83,7 +85,13 @@ export function decide(run: RunRecord, outcome: AttemptOutcome, options: BatchOp
     const delayMs = HOST_NOT_READY.test(reason) ? Math.min(1000 * 2 ** (interruptions - 1), 15_000) : 0;
     return { kind: "retry", model: current, delayMs, escalated: false };
   }
-  const tries = run.attempts.length - interruptions;
+  // A rate limit is the provider's pacing: the same model again after a growing pause, never a climb.
+  const rateLimits = run.attempts.filter((a) => a.outcome === "rate_limit").length;
+  if (outcome === "rate_limit") {
+    if (rateLimits > MAX_RATE_LIMITS) return { kind: "fail", state: "failed", error: `${reason} (rate limited ${rateLimits} times)` };
+    return { kind: "retry", model: current, delayMs: backoffMs(outcome, rateLimits, random), escalated: false };
+  }
+  const tries = run.attempts.length - interruptions - rateLimits;
   if (tries > options.retries) {
     return { kind: "fail", state: "failed", error: `${reason} (after ${tries} attempt${tries > 1 ? "s" : ""})` };
   }

@@ -1,4 +1,5 @@
 // Human tables for `openclaw parallel-agents …` (the --json forms print the views as they are).
+import { capChangeLine } from "../scheduling/host-events.js";
 import type { BatchLine, DoctorView, ShowView, StatusView } from "./views.js";
 
 export function table(head: string[], rows: string[][]): string {
@@ -72,6 +73,19 @@ export function formatDoctor(v: DoctorView): string {
     `notify: ${v.notify}`,
     `maxConcurrency (plugin): ${v.maxConcurrency}`,
     `host sub-agent limit: ${v.hostSubagentMaxConcurrent.value} (${v.hostSubagentMaxConcurrent.source})`,
+    `providerConcurrency: ${Object.entries(v.providerConcurrency).map(([k, n]) => `${k}=${n}`).join(", ") || "(none: caps are learned from rate limits)"}`,
+    ...formatSlots(v.providerSlots),
   ];
   return lines.join("\n");
+}
+
+function formatSlots(s: DoctorView["providerSlots"]): string[] {
+  if (!s) return [];
+  const rows = s.providers.map((p) => [p.provider, String(p.cap), String(p.bound), String(p.inFlight)]);
+  return [
+    "",
+    `runs in flight: ${s.inFlight} of ${s.hostMax}`,
+    ...(rows.length ? [table(["PROVIDER", "CAP NOW", "BOUND", "IN FLIGHT"], rows)] : []),
+    ...s.changes.map((c) => `${new Date(c.at).toISOString()} ${capChangeLine(c)}`),
+  ];
 }

@@ -125,5 +125,6 @@ export function liveDoctor(deps: GatewayMethodDeps) {
     env: process.env,
     host: deps.host(),
     gateway: true,
+    slots: currentEngine()?.slots?.snapshot(),
   });
 }

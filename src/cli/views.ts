@@ -1,5 +1,6 @@
 // What the operator CLI shows, built from the store (and, for doctor, the config): one shape whether the
 // gateway answers (src/cli/gateway-methods.ts) or the CLI reads the store itself (read-only, offline).
+import type { SlotsSnapshot } from "../scheduling/provider-slots.js";
 import { join } from "node:path";
 import { homedir } from "node:os";
 import { existsSync } from "node:fs";
@@ -87,6 +88,8 @@ export interface DoctorInput {
   env: NodeJS.ProcessEnv;
   host?: HostModelApis;
   gateway: boolean;
+  /** The live engine's provider slots (caps now, in flight, recent changes); only from the gateway. */
+  slots?: SlotsSnapshot;
 }
 
 export function doctorView(input: DoctorInput) {
@@ -120,6 +123,8 @@ export function doctorView(input: DoctorInput) {
     notify: input.config.notify,
     maxConcurrency: input.config.maxConcurrency,
     hostSubagentMaxConcurrent: hostMax,
+    providerConcurrency: input.config.providerConcurrency,
+    ...(input.slots ? { providerSlots: input.slots } : {}),
   };
 }
 

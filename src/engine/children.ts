@@ -24,7 +24,10 @@ export interface HostDeadlines {
 export const DEFAULT_HOST_DEADLINES: HostDeadlines = { startMs: 60_000, waitGraceMs: 10_000, readMs: 5_000, stopMs: 10_000, confirmMs: 5_000 };
 
 export class ChildSessions {
+  /** Starts and stops issued beside the loop (they write to the batch). */
   private readonly background = new Set<Promise<unknown>>();
+  /** Session deletes of finished attempts (they write nothing). */
+  private readonly releases = new Set<Promise<unknown>>();
   private readonly deadlines: HostDeadlines;
 
   constructor(private readonly runtime: ChildRuntime, deadlines: Partial<HostDeadlines> = {}) {
@@ -58,22 +61,31 @@ export class ChildSessions {
 
   /** Deletes a finished attempt's session; await it only where the next attempt must not overlap. */
   release(sessionKey: string): Promise<void> {
-    return this.beside(this.stop(sessionKey));
+    return tracked(this.releases, this.stop(sessionKey));
   }
 
-  /** Tracks work that goes on beside the batch (a release, a start in flight) so `drained` covers it. */
+  /** Tracks work that goes on beside the batch (a start or stop in flight) so `settled` covers it. */
   beside<T>(work: Promise<T>): Promise<T> {
-    this.background.add(work);
-    void work.finally(() => this.background.delete(work)).catch(() => undefined);
-    return work;
+    return tracked(this.background, work);
   }
 
-  /** Resolves when everything issued beside the batch so far has finished. */
-  drained(): Promise<void> {
+  /** Resolves when every start and stop issued beside the batch so far has finished. */
+  settled(): Promise<void> {
     return Promise.allSettled(this.background).then(() => undefined);
+  }
+
+  /** Resolves when everything issued so far, session deletes included, has finished. */
+  drained(): Promise<void> {
+    return Promise.allSettled([...this.background, ...this.releases]).then(() => undefined);
   }
 
   private stop(sessionKey: string): Promise<void> {
     return withDeadline(this.runtime.stop(sessionKey), this.deadlines.stopMs, "a session delete").catch(() => undefined);
   }
+}
+
+function tracked<T>(set: Set<Promise<unknown>>, work: Promise<T>): Promise<T> {
+  set.add(work);
+  void work.finally(() => set.delete(work)).catch(() => undefined);
+  return work;
 }

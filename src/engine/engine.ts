@@ -11,6 +11,8 @@ import type { BatchStore, RetentionOptions } from "../store/batch-store.js";
 import type { HostDeadlines } from "./children.js";
 import { type Notifier, noticeKey, noticeText } from "./notice.js";
 import { BatchScheduler, errorText } from "./scheduler.js";
+import { type CapChange, ProviderSlots, type ProviderSlotsOptions } from "../scheduling/provider-slots.js";
+import { type HostAgentEvent, capChangeLine, endedSession, rateLimitedSession } from "../scheduling/host-events.js";
 
 export interface EngineDeps {
   store: BatchStore;
@@ -25,6 +27,8 @@ export interface EngineDeps {
   log?: (line: string) => void;
   /** Deadlines of host calls (tests shorten them). */
   deadlines?: Partial<HostDeadlines & { noticeMs: number; noticeRetryMs: number; loopRestartMs: number }>;
+  /** Gateway-wide caps per provider/model and the host's sub-agent limit (none: batches only). */
+  concurrency?: Omit<ProviderSlotsOptions, "onChange">;
 }
 
 /** How often finished batches beyond retention are pruned. */
@@ -47,9 +51,28 @@ export class Engine {
   private readonly abort = new AbortController();
   private readonly redact: Redactor;
   private pruneTimer: NodeJS.Timeout | undefined;
+  /** Runs in flight per provider and model, across every batch and agent. */
+  readonly slots: ProviderSlots | undefined;
+  /** When the host said a child's run ended (lifecycle event), by session: how late its wait returned. */
+  private readonly runEndedAt = new Map<string, number>();
 
   constructor(private readonly deps: EngineDeps) {
     this.redact = deps.redact ?? createRedactor();
+    if (deps.concurrency) this.slots = new ProviderSlots({ ...deps.concurrency, onChange: (c, ids) => this.capChanged(c, ids) });
+  }
+
+  /** An agent event from the host (see scheduling/host-events). */
+  hostEvent(event: HostAgentEvent): void {
+    const ended = endedSession(event);
+    if (ended?.includes(":subagent:pa")) this.runEndedAt.set(ended, Date.now());
+    if (this.runEndedAt.size > 1000) this.runEndedAt.delete(this.runEndedAt.keys().next().value!);
+    const session = rateLimitedSession(event);
+    const batchId = session ? this.slots?.throttled(session) : undefined;
+    const scheduler = batchId ? this.schedulers.get(batchId) : undefined;
+    if (!scheduler || !session) return;
+    const reason = "rate limited (429) while its provider was over its concurrency cap: taken back to run when a slot frees";
+    // In the service's scope: the host refuses its calls from the event's context.
+    this.inScope(async () => scheduler.takeBack(session, reason)).catch((err) => this.log(`taking back ${session} failed: ${String(err)}`));
   }
 
   get store(): BatchStore {
@@ -174,6 +197,7 @@ export class Engine {
       ungate: this.deps.ungate,
       deadlines: this.deps.deadlines,
       changed: (batch: BatchRecord) => this.changed(batch.batchId),
+      slots: this.slots,
     };
   }
 
@@ -182,7 +206,13 @@ export class Engine {
     if (this.loops.has(batchId) || !this.running) return;
     const loop = this.inScope(() => scheduler.run(this.abort.signal))
       .then(
-        () => (scheduler.complete ? this.ended(scheduler.batch) : undefined),
+        async () => {
+          if (!scheduler.complete) return;
+          await this.ended(scheduler.batch); // the notice never waits for session housekeeping
+          if (scheduler.batch.notifiedAt) this.logNoticeTiming(scheduler);
+          this.slots?.withdraw(batchId);
+          await scheduler.drained();
+        },
         (err: unknown) => this.loopFailed(scheduler, restarts, err),
       )
       .catch((err: unknown) => this.log(`batch ${batchId} stopped on an error: ${err instanceof Error ? err.stack : String(err)}`))
@@ -251,6 +281,26 @@ export class Engine {
     this.log(`batch ${batch.batchId}: gave up on the completion notice after ${MAX_NOTICE_TRIES} tries; poll_until_complete still returns it`);
   }
 
+  /** Where a notice's time went: host lifecycle end, host wait back, our commit, handed over (bench "continue" reads it). */
+  private logNoticeTiming(scheduler: BatchScheduler): void {
+    const { batch, timing } = scheduler;
+    const lifecycleEnd = Math.max(0, ...batch.runs.map((r) => this.runEndedAt.get(r.attempts.at(-1)?.sessionKey ?? "") ?? 0));
+    const since = (t: number) => `+${t - timing.waitReturnedAt} ms`;
+    this.log(`batch ${batch.batchId} ended: last child's lifecycle end ${iso(lifecycleEnd)}, host wait returned ${iso(timing.waitReturnedAt)}, committed ${since(timing.committedAt)}, notice handed over ${since(Date.now())}`);
+  }
+
+  /** A learned provider cap moved: the log says so, and so do the notes of the batches it touches. */
+  private capChanged(change: CapChange, batchIds: string[]): void {
+    const line = capChangeLine(change);
+    this.log(line);
+    for (const id of batchIds) {
+      const batch = this.schedulers.get(id)?.batch;
+      if (!batch || batch.notes.filter((n) => n.startsWith("provider ")).length >= 10) continue;
+      batch.notes.push(line);
+      this.deps.store.saveHeader(batch);
+    }
+  }
+
   private changed(batchId: string): void {
     for (const wake of this.wakers.get(batchId) ?? []) wake();
   }
@@ -273,3 +323,5 @@ export class Engine {
     this.deps.log?.(`parallel-agents: ${line}`);
   }
 }
+
+const iso = (ms: number): string => (ms ? new Date(ms).toISOString() : "-");

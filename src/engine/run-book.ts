@@ -10,6 +10,8 @@ import { endedAttempt, nextState } from "./attempt-end.js";
 import { ChildSessions, type HostDeadlines } from "./children.js";
 import { runDeadline } from "./limits.js";
 import { RunIndex } from "./run-index.js";
+import { childSessionKey } from "../batch/session-keys.js";
+import { type SlotGate, slotOutcome } from "../scheduling/slot-gate.js";
 import { type EndedAttempt, type Transition, applyTransition } from "./transitions.js";
 
 export interface SchedulerDeps {
@@ -23,12 +25,16 @@ export interface SchedulerDeps {
   ungate?: (batch: BatchRecord, run: RunRecord) => string;
   changed: (batch: BatchRecord, run: RunRecord) => void; // after every committed change
   deadlines?: Partial<HostDeadlines>;
+  /** Gateway-wide slots per provider and model, shared by every batch (none: only maxConcurrency). */
+  slots?: SlotGate;
 }
 
 export abstract class RunBook {
   protected readonly now = Date.now;
   protected readonly index: RunIndex;
   protected readonly children: ChildSessions;
+  /** When the last host wait that ended a run returned, and when the last change was committed (ms; the notice timing line reads them). */
+  readonly timing = { waitReturnedAt: 0, committedAt: 0 };
 
   constructor(readonly batch: BatchRecord, protected readonly deps: SchedulerDeps) {
     this.children = new ChildSessions(deps.runtime, deps.deadlines);
@@ -42,6 +48,7 @@ export abstract class RunBook {
     const history = { ...run, attempts: [...run.attempts.slice(0, -1), { ...attempt, ...ended }] };
     const { next, nextModel, cutFrom } = nextState(decide(history, outcome, this.batch.options, this.deps.random), kept, this.now());
     ended.nextModel = nextModel;
+    this.releaseSlot(i, attempt.n, outcome); // the child's run is over either way: its slot is free
     if (!this.commit(i, { kind: "finish", n: attempt.n, ended, next })) return;
     if (cutFrom !== undefined) this.note(`${run.spec.label}: output of ${cutFrom.toLocaleString("en-US")} bytes cut to the stored cap of 1 MB`);
     const released = this.children.release(attempt.sessionKey);
@@ -50,6 +57,11 @@ export abstract class RunBook {
 
   protected ended(attempt: Attempt, outcome: AttemptOutcome, reason: string | undefined, transcript: Transcript | undefined): EndedAttempt {
     return endedAttempt(attempt, outcome, reason, transcript, { now: this.now(), redact: this.deps.redact, prices: this.batch.options.prices });
+  }
+
+  /** Frees the gateway-wide slot attempt `n` of run `i` held (a no-op when it held none). */
+  protected releaseSlot(i: number, n: number, outcome?: AttemptOutcome): void {
+    this.deps.slots?.release(childSessionKey(this.batch, i, n), slotOutcome(outcome));
   }
 
   protected note(text: string): void {
@@ -72,6 +84,7 @@ export abstract class RunBook {
     this.deps.store.saveRun({ ...this.batch, open }, i, next, open !== this.batch.open);
     this.batch.runs[i] = next;
     this.batch.open = open;
+    this.timing.committedAt = this.now();
     this.index.track(i);
     this.deps.changed(this.batch, next);
     return true;

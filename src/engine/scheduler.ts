@@ -98,12 +98,19 @@ export class BatchScheduler extends RunBook {
       if (!winner || winner === WAKE) continue;
       waits.delete(winner.runId);
       if (winner.result.state === "pending") continue;
+      this.timing.waitReturnedAt = this.now();
       const i = [...this.index.live].find((j) => liveAttempt(this.batch.runs[j])?.runId === winner.runId);
       if (i !== undefined && !this.stopping.has(i)) await this.settle(i, winner.result, winner.transcript);
     }
-    // Starts, stops and deletes in flight finish (each has a deadline): after the loop, nothing of it writes.
-    await this.children.drained();
+    // Starts and stops in flight finish (each has a deadline): after the loop, nothing of it writes.
+    // Session deletes go on: the engine awaits drained() only after the batch's end is told.
+    await this.children.settled();
     this.throwFailure();
+  }
+
+  /** Resolves once the finished children's session deletes are done (after the batch's end, never before). */
+  drained(): Promise<void> {
+    return this.children.drained();
   }
 
   /** Accepts a cancel of queued and running runs (all, or those labelled): recorded now, carried out by the loop. */
@@ -123,6 +130,7 @@ export class BatchScheduler extends RunBook {
       [...this.index.open].map(async (i) => {
         const attempt = liveAttempt(this.batch.runs[i]);
         if (!attempt) return void this.commit(i, { kind: "end", state: "failed", error: reason });
+        this.releaseSlot(i, attempt.n);
         const transcript = await this.children.read(attempt.sessionKey);
         await this.children.stopAndConfirm(attempt.sessionKey, attempt.runId);
         this.commit(i, { kind: "finish", n: attempt.n, ended: this.ended(attempt, "interrupted", reason, transcript), next: { state: "failed", error: reason } });
@@ -130,25 +138,61 @@ export class BatchScheduler extends RunBook {
     );
   }
 
-  /** Queued runs whose turn it is start, up to the batch's concurrency (each start runs beside the loop). */
+  /**
+   * Takes back the live attempt in session `sessionKey` that the host reports rate limited while its
+   * provider is over its cap: its child is stopped and the attempt ends `rate_limit`, so the run
+   * re-runs on the same rung when a slot frees. Not a stop of the run: a stop that comes meanwhile wins.
+   */
+  takeBack(sessionKey: string, reason: string): void {
+    const i = [...this.index.live].find((j) => liveAttempt(this.batch.runs[j])?.sessionKey === sessionKey);
+    if (i === undefined || this.stopping.has(i) || this.batch.runs[i].stop) return;
+    const attempt = liveAttempt(this.batch.runs[i])!;
+    this.stopping.add(i);
+    const work = async () => {
+      const transcript = await this.children.read(attempt.sessionKey);
+      await this.children.stopAndConfirm(attempt.sessionKey, attempt.runId);
+      if (liveAttempt(this.batch.runs[i])?.n === attempt.n) await this.finish(i, attempt, "rate_limit", reason, transcript);
+    };
+    this.beside(work().finally(() => this.stopping.delete(i)));
+  }
+
+  /** Queued runs whose turn it is start, up to the batch's concurrency and the gateway-wide slots (each start runs beside the loop). */
   private admit(): void {
     const { runs, options } = this.batch;
+    this.deps.slots?.beginAdmit(this.party);
     for (let i = this.index.firstOpen(); i < runs.length && this.index.live.size < options.maxConcurrency; i++) {
       const run = runs[i];
       if (run.state !== "queued" || run.spec.gate || run.stop || (run.notBefore ?? 0) > this.now()) continue;
+      if (!this.claimSlot(i)) continue;
       this.beside(this.startAttempt(i)); // commits `running` before its first await
     }
   }
 
-  private async startAttempt(i: number): Promise<void> {
+  private get party() {
+    return { agentId: this.batch.agentId, batchId: this.batch.batchId };
+  }
+
+  /** The model the run's next attempt asks for. */
+  private nextModel(i: number): string | undefined {
     const run = this.batch.runs[i];
     const previous = run.attempts[run.attempts.length - 1];
+    return previous ? previous.nextModel : firstModel(run, this.batch.options);
+  }
+
+  /** A gateway-wide slot for run i's next attempt (held until that attempt ends), or false: not now. */
+  private claimSlot(i: number): boolean {
+    const n = this.batch.runs[i].attempts.length + 1;
+    return this.deps.slots?.take(this.party, this.nextModel(i), childSessionKey(this.batch, i, n), () => this.wake()) ?? true;
+  }
+
+  private async startAttempt(i: number): Promise<void> {
+    const run = this.batch.runs[i];
     const n = run.attempts.length + 1;
-    const model = previous ? previous.nextModel : firstModel(run, this.batch.options);
+    const model = this.nextModel(i);
     const attempt: Attempt = {
       n, model, sessionKey: childSessionKey(this.batch, i, n), owner: this.deps.owner, startedAt: this.now(), tokens: 0, usage: emptyUsage(), costUsd: 0,
     };
-    if (!this.commit(i, { kind: "start", attempt })) return;
+    if (!this.commit(i, { kind: "start", attempt })) return this.releaseSlot(i, n);
     let started: StartedRun;
     this.starting.add(i);
     try {
@@ -186,6 +230,7 @@ export class BatchScheduler extends RunBook {
     if (isHostNotReady(error)) {
       const next = afterRefusal((this.batch.runs[i].refusals?.count ?? 0) + 1, this.now(), this.runDeadline(i));
       const notBefore = "retryAt" in next ? next.retryAt : this.now();
+      this.releaseSlot(i, attempt.n); // it never reached the provider
       if (!this.commit(i, { kind: "defer", n: attempt.n, notBefore, error: this.deps.redact(error) })) return;
       const run = this.batch.runs[i];
       if ("giveUp" in next && !run.stop) this.commit(i, { kind: "end", state: "failed", error: refusedReason(run.refusals!, Math.round((this.now() - run.firstStartedAt!) / 1000)) });

@@ -54,7 +54,7 @@ export interface HostApi {
     modelAuth?: { isProviderApiKeyConfigured(p: { provider: string; cfg?: unknown; agentDir?: string }): boolean };
     system?: {
       enqueueSystemEvent(text: string, opts: { agentId?: string; sessionKey: string; contextKey?: string }): unknown;
-      requestHeartbeat(opts: { source: string; intent: string; reason?: string; agentId?: string; sessionKey?: string }): unknown;
+      requestHeartbeat(opts: { source: string; intent: string; reason?: string; agentId?: string; sessionKey?: string; coalesceMs?: number }): unknown;
     };
   };
   session?: {
@@ -181,7 +181,8 @@ export function openclawNotifier(api: HostApi): Notifier {
       try {
         if (system) {
           system.enqueueSystemEvent(text, { agentId, sessionKey, contextKey: `task:parallel-agents:${batchId}` });
-          system.requestHeartbeat({ source: "background-task", intent: "immediate", reason: "background-task", agentId, sessionKey });
+          // coalesceMs 0: the host otherwise holds a wake 250 ms to merge it with others; ours is one per batch.
+          system.requestHeartbeat({ source: "background-task", intent: "immediate", reason: "background-task", agentId, sessionKey, coalesceMs: 0 });
           return "system event + wake";
         }
       } catch {

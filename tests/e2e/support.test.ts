@@ -55,6 +55,20 @@ describe("fake model", () => {
     expect(fake.requests()[2].lastTool).toEqual({ name: "poll_until_complete", text: "done" });
   });
 
+  it("a concurrency limit answers 429 above N open requests on one model, and counts peak and 429s", async () => {
+    fake.limit("cheap", 2);
+    const slow = (m: string) => post({ model: m, messages: [user("x [[delay:300]] [[reply:OK]]")] });
+    const answers = await Promise.all([slow("cheap"), slow("cheap"), slow("cheap"), slow("cheap"), slow("mid"), slow("mid")]);
+    expect(answers.map((r) => r.status).slice(0, 4).sort()).toEqual([200, 200, 429, 429]);
+    expect(answers.slice(4).map((r) => r.status)).toEqual([200, 200]); // mid is not limited
+    const refused = answers.find((r) => r.status === 429)!;
+    expect(((await refused.json()) as { error: { type: string } }).error.type).toBe("rate_limit_error");
+    await Promise.all(answers.filter((r) => r !== refused).map((r) => r.text()));
+    expect((await post({ model: "cheap", messages: [user("z [[reply:OK]]")] })).status).toBe(200); // the two ended
+    expect(fake.limitStats()).toEqual([{ model: "cheap", maxOpen: 2, peakOpen: 2, rejected: 2, served: 3 }]);
+    expect(fake.requests((q) => q.reply.why === "limit").map((q) => q.reply.status)).toEqual([429, 429]);
+  });
+
   it("parses model-scoped directives and leaves nested ones inside tool JSON alone", () => {
     const ds = parseDirectives('[[error@cheap:400]] [[tool:t {"a":"[[hang]] \\"}"}]] [[invalid-json@fake/mid]] [[empty]]');
     expect(ds.map((d) => [d.name, d.model ?? null])).toEqual([["error", "cheap"], ["tool", null], ["invalid-json", "fake/mid"], ["empty", null]]);

@@ -99,7 +99,7 @@ describe("the OpenClaw route", () => {
     expect(route).toBe("system event + wake");
     expect(calls).toEqual([
       ["event", "NOTICE", { agentId: "main", sessionKey: "agent:main:dm:1", contextKey: "task:parallel-agents:pa-1" }],
-      ["wake", { source: "background-task", intent: "immediate", reason: "background-task", agentId: "main", sessionKey: "agent:main:dm:1" }],
+      ["wake", { source: "background-task", intent: "immediate", reason: "background-task", agentId: "main", sessionKey: "agent:main:dm:1", coalesceMs: 0 }],
     ]);
   });
 

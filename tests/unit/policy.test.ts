@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_HOST_REFUSALS, afterRefusal, backoffMs, classifyHostError, decide, firstModel, refusalDelayMs, refusedReason, strongerModel } from "../../src/batch/policy.js";
+import { MAX_HOST_REFUSALS, MAX_RATE_LIMITS, afterRefusal, backoffMs, classifyHostError, decide, firstModel, refusalDelayMs, refusedReason, strongerModel } from "../../src/batch/policy.js";
 import type { AttemptOutcome, RunRecord } from "../../src/batch/types.js";
 import { options, spec } from "../support/batch.js";
 
@@ -50,6 +50,19 @@ describe("failure classes decide the next step", () => {
     expect(d).toMatchObject({ kind: "fail", state: "failed" });
     expect(d.kind === "fail" && d.error).toMatch(/after 3 attempts/);
     expect(decide(runWith(["m/cheap"]), "provider_error", options({ retries: 0 }))).toMatchObject({ kind: "fail" });
+  });
+
+  it("rate limits consume no retries and never escalate, but are bounded on their own", () => {
+    const limited = (n: number) => {
+      const run = runWith(Array(n).fill("m/cheap"));
+      run.attempts.forEach((a) => (a.outcome = "rate_limit"));
+      return run;
+    };
+    expect(decide(limited(3), "rate_limit", options({ retries: 0 }), () => 0.5)).toEqual({ kind: "retry", model: "m/cheap", delayMs: 8000, escalated: false });
+    expect(decide(limited(MAX_RATE_LIMITS + 1), "rate_limit", options())).toMatchObject({ kind: "fail", state: "failed", error: `why (rate limited ${MAX_RATE_LIMITS + 1} times)` });
+    const after = limited(2);
+    after.attempts.push({ ...after.attempts[0], n: 3, outcome: "provider_error" });
+    expect(decide(after, "provider_error", options({ retries: 1 }))).toMatchObject({ kind: "retry" }); // 1 try, not 3
   });
 
   it("without escalation or without the operator's override the model never changes", () => {

@@ -186,6 +186,15 @@ export function decide(req, rules) {
   return { ...base, ...fallback(req), why: b ? `${why}+fallback` : "fallback" };
 }
 
+/**
+ * Concurrency limits, as a provider on a low API tier has them: `{ model, maxOpen }` answers 429 to a
+ * request for that model (same filter as rules) that arrives while `maxOpen` requests for it are open.
+ * Returns the limit this request breaks, or null. `openFor(limit)` counts the open requests it covers.
+ */
+export function brokenLimit(req, limits, openFor) {
+  return limits.find((l) => modelMatches(l.model, req.model) && openFor(l) >= l.maxOpen) ?? null;
+}
+
 function fallback(req) {
   const relay = /Child result[^\n]*\n<prompt-data>\n([\s\S]*?)\n<\/prompt-data>/g;
   const results = [...req.lastUser.matchAll(relay)].map((m) => m[1].trim());

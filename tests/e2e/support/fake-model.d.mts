@@ -17,6 +17,10 @@ export type FakeModel = {
   script(rule: FakeRule | FakeRule[]): void;
   script(model: string, behaviour: FakeRule): void;
   reset(): void; clearRequests(): void; close(): Promise<void>;
+  /** Answer 429 to requests for `model` beyond `maxOpen` open at once (a provider's concurrency limit). */
+  limit(model: string | RegExp, maxOpen: number): void;
+  /** Per limit: peak open requests served, 429s given, requests served. */
+  limitStats(): { model: string; maxOpen: number; peakOpen: number; rejected: number; served: number }[];
   waitFor(pred: (log: FakeRequest[]) => boolean, opts?: { timeoutMs?: number }): Promise<FakeRequest[]>;
 };
 export function startFakeModel(opts?: { port?: number; host?: string; bodyLog?: string }): Promise<FakeModel>;

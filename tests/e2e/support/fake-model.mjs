@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import { appendFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decide, describeRequest } from "./fake-model-script.mjs";
+import { brokenLimit, decide, describeRequest, modelMatches } from "./fake-model-script.mjs";
 
 const cut = (s, n) => (typeof s === "string" && s.length > n ? `${s.slice(0, n)}…` : s);
 const estimateTokens = (chars) => Math.max(1, Math.ceil(chars / 4));
@@ -23,6 +23,8 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
   if (!["127.0.0.1", "::1", "localhost"].includes(host)) throw new Error(`fake model is loopback-only, got ${host}`);
   let rules = [];
   let log = [];
+  /** Concurrency limits ({ model, maxOpen }) and what they saw: peak open requests served, 429s given. */
+  let limits = [];
   let seq = 0;
   const waiters = new Set();
 
@@ -33,7 +35,13 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
   const reset = () => {
     rules = [];
     log = [];
+    limits = [];
   };
+  const served = (l, self) => log.filter((e) => e !== self && e.endedAt === null && e.reply?.why !== "limit" && modelMatches(l.model, e.model)).length;
+  const limit = (model, maxOpen) => {
+    limits.push({ model, maxOpen, peakOpen: 0, rejected: 0, served: 0 });
+  };
+  const limitStats = () => limits.map(({ model, maxOpen, peakOpen, rejected, served: n }) => ({ model: String(model), maxOpen, peakOpen, rejected, served: n }));
   const notify = () => {
     for (const w of waiters) w();
   };
@@ -49,7 +57,16 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
     };
     log.push(entry);
     if (bodyLog) appendFileSync(bodyLog, `${JSON.stringify({ seq: entry.seq, body })}\n`);
-    const answer = decide(info, rules);
+    const broken = brokenLimit(info, limits, (l) => served(l, entry));
+    const answer = broken
+      ? { kind: "error", status: 429, delay: 0, why: "limit", message: `too many concurrent requests (limit ${broken.maxOpen})` }
+      : decide(info, rules);
+    if (broken) broken.rejected++;
+    for (const l of limits) {
+      if (broken || !modelMatches(l.model, info.model)) continue;
+      l.served++;
+      l.peakOpen = Math.max(l.peakOpen, served(l, entry) + 1);
+    }
     entry.reply = { kind: answer.kind, why: answer.why, text: cut(answer.text, 300), status: answer.status,
       tools: answer.tools?.map((t) => ({ name: t.name, args: cut(JSON.stringify(t.args), 300) })) };
     notify();
@@ -70,7 +87,8 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
 
     if (answer.kind === "error") {
       res.writeHead(answer.status, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { message: `fake model: scripted HTTP ${answer.status}`, type: "invalid_request_error", code: null } }));
+      const type = answer.status === 429 ? "rate_limit_error" : "invalid_request_error";
+      res.end(JSON.stringify({ error: { message: `fake model: ${answer.message ?? `scripted HTTP ${answer.status}`}`, type, code: null } }));
       return finish(false);
     }
     const id = `chatcmpl-fake-${entry.seq}`;
@@ -117,6 +135,8 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
       if (url.pathname === "/__health") return json(200, { ok: true, requests: log.length, rules: rules.length });
       if (req.method === "POST" && url.pathname === "/__reset") return reset(), json(200, { ok: true });
       if (req.method === "POST" && url.pathname === "/__script") return script(JSON.parse(raw)), json(200, { ok: true, rules: rules.length });
+      if (req.method === "POST" && url.pathname === "/__limit") return limit(JSON.parse(raw).model, JSON.parse(raw).maxOpen), json(200, { ok: true });
+      if (url.pathname === "/__limits") return json(200, limitStats());
       json(404, { error: { message: `fake model: no route ${req.method} ${url.pathname}` } });
     } catch (err) {
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
@@ -138,6 +158,10 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
     requests: (filter = () => true) => log.filter(filter),
     script,
     reset,
+    /** Answer 429 to requests for `model` beyond `maxOpen` open at once (a provider's concurrency limit). */
+    limit,
+    /** Per limit: peak open requests served, 429s given, requests served. */
+    limitStats,
     /** Clears the log only (e.g. after the warm-up turn), keeping scripted rules. */
     clearRequests: () => { log = []; },
     /** Resolves with the matching entries once `pred(entries)` is truthy; rejects after timeoutMs. */

@@ -42,8 +42,9 @@ export function inspectPluginDir(dir) {
  * @param {string} [p.parentModel] the agent's default model id (one of models)
  * @param {{dir:string, id:string, config?:object, subagent?:object, byConfig?:boolean}} [p.plugin]
  * @param {object} [p.overrides] deep-merged last
+ * @param {string[]} [p.providers] provider ids, each serving every model (default ["fake"])
  */
-export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = DEFAULT_MODELS, parentModel = "parent", plugin, overrides }) {
+export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = DEFAULT_MODELS, parentModel = "parent", plugin, overrides, providers = ["fake"] }) {
   const entries = { "memory-core": { config: { dreaming: { enabled: false } } } };
   const load = {};
   if (plugin) {
@@ -72,12 +73,11 @@ export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = D
     models: {
       mode: "merge",
       catalogRefresh: { enabled: false },
-      providers: {
-        fake: {
-          baseUrl: fakeModelUrl, apiKey: "fake-key", api: "openai-completions",
-          models: models.map((id) => ({ id, name: `Fake ${id}`, contextWindow: 128000, maxTokens: 4096 })),
-        },
-      },
+      // Every provider points at the fake model (more than one: e.g. to cap or rate-limit one provider alone).
+      providers: Object.fromEntries(providers.map((p) => [p, {
+        baseUrl: fakeModelUrl, apiKey: "fake-key", api: "openai-completions",
+        models: models.map((id) => ({ id, name: `Fake ${id}`, contextWindow: 128000, maxTokens: 4096 })),
+      }])),
     },
   };
   return deepMerge(config, overrides ?? {});

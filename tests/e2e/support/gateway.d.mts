@@ -21,6 +21,8 @@ export type GatewayOptions = {
   name?: string; pluginDir?: string; install?: "config" | "link";
   pluginConfig?: Record<string, unknown>; subagent?: Record<string, unknown>; config?: Record<string, unknown>;
   fakeModelUrl?: string; models?: string[]; parentModel?: string; warmup?: boolean;
+  /** Provider ids that all serve the fake models (default ["fake"]). */
+  providers?: string[];
   env?: Record<string, string>; readyTimeoutMs?: number; stage?: boolean;
 };
 export const REPO_ROOT: string;

@@ -78,6 +78,7 @@ export async function pickPort() {
  *   install      "config" (plugins.load.paths, default) | "link" (`openclaw plugins install --link`)
  *   pluginConfig plugins.entries.<id>.config;  subagent: plugins.entries.<id>.subagent ({allowModelOverride})
  *   config       deep-merged over the generated config
+ *   providers    provider ids that all serve the fake models (default ["fake"])
  *   fakeModelUrl an already running fake model (…/v1); default: start one in-process (handle.fake)
  *   models       fake model ids (default parent, cheap, mid, strong) -> fake/<id>; parentModel: default "parent"
  *   warmup       run one throw-away turn before returning (default true)
@@ -121,7 +122,7 @@ export async function startGateway(opts = {}) {
     ...opts.env,
   };
   const config = buildGatewayConfig({
-    port, token, fakeModelUrl: fakeUrl, dirs, models, parentModel: opts.parentModel,
+    port, token, fakeModelUrl: fakeUrl, dirs, models, parentModel: opts.parentModel, providers: opts.providers,
     plugin: plugin && { ...plugin, config: opts.pluginConfig, subagent: opts.subagent, byConfig: install !== "link" },
     overrides: opts.config,
   });
