@@ -7,6 +7,7 @@ import { Engine } from "./engine/engine.js";
 import { currentEngine, processOwner, setCurrentEngine } from "./engine/process-engine.js";
 import { type HostApi, openclawNotifier, openclawRuntime } from "./runtime/openclaw-adapter.js";
 import { hostModelView } from "./models/ladder.js";
+import { agentDefaultModel } from "./pricing/index.js";
 import { registerOperatorCli } from "./cli/register.js";
 import { BatchStore } from "./store/batch-store.js";
 import { type ToolCallContext, createServices } from "./tools/context.js";
@@ -44,6 +45,7 @@ export default {
   register(api: PluginApi) {
     const config = resolveConfig(api.pluginConfig as RawConfig | undefined, api.config);
     const services = createServices(config, () => hostModelView(api.config, process.env, { modelAuth: api.runtime.modelAuth }));
+    services.defaultModel = (agentId) => agentDefaultModel(api.config, agentId);
     api.registerTool((ctx) => parallelSpawnTool(services, ctx ?? {}), { name: "parallel_spawn" });
     api.registerTool((ctx) => pollUntilCompleteTool(services, ctx ?? {}), { name: "poll_until_complete" });
     api.registerTool((ctx) => researchTeamTool(services, ctx ?? {}), { name: "research_team" });

@@ -3,7 +3,8 @@
 // sleeping), judges what they produced, retries and escalates, and enforces timeouts, the budget
 // and cancels. Every change is a guarded transition committed to the store before it is reported.
 import type { ChildRuntime, Transcript, WaitResult } from "../runtime/port.js";
-import { BudgetGuard, costOf } from "../batch/cost.js";
+import { BudgetGuard } from "../batch/cost.js";
+import { admitNext, attemptCost } from "../pricing/index.js";
 import { correctiveMessage } from "../batch/json-contract.js";
 import { judgeAttempt } from "../batch/judge.js";
 import { classifyHostError, decide, firstModel, isHostNotReady } from "../batch/policy.js";
@@ -127,7 +128,10 @@ export class BatchScheduler {
     for (let i = this.firstOpen; i < runs.length && this.live.size < options.maxConcurrency; i++) {
       const run = runs[i];
       if (run.state !== "queued" || run.spec.gate || (run.notBefore ?? 0) > this.now()) continue;
-      starting.push(this.startAttempt(i)); // commits `running` before its first await
+      const budget = admitNext(this.batch, i, this.nextModel(i));
+      if (budget.kind === "wait") continue;
+      if (budget.kind === "refuse") starting.push(this.stopRun(i, "budget", budget.reason));
+      else starting.push(this.startAttempt(i)); // commits `running` before its first await
     }
     await Promise.all(starting);
   }
@@ -225,8 +229,16 @@ export class BatchScheduler {
     }
   }
 
+  /** The model run `i`'s next attempt asks for (as startAttempt picks it): the policy's pick after a retry, else its first rung. */
+  private nextModel(i: number): string | undefined {
+    const run = this.batch.runs[i];
+    const previous = run.attempts[run.attempts.length - 1];
+    return previous ? previous.nextModel : firstModel(run, this.batch.options);
+  }
+
   private costOf(usage: Attempt["usage"], attempt: Attempt, transcript?: Transcript): number {
-    return costOf(usage, transcript?.modelUsed ?? attempt.modelUsed ?? attempt.model ?? "", this.batch.options.prices);
+    const model = transcript?.modelUsed ?? attempt.modelUsed ?? attempt.model;
+    return attemptCost(usage, model, this.batch.options.prices, transcript?.hostCostUsd) ?? 0; // unknown: listed as unpriced in the result
   }
 
   private async ungateReady(): Promise<void> {

@@ -3,6 +3,7 @@
 // again, an attempt that ended cannot end twice, and a wait result for an attempt that is no
 // longer the live one (stopped, or superseded by a retry) is ignored. Pure: no I/O, no clock.
 import type { Usage } from "../runtime/port.js";
+import { totalTokens } from "../pricing/prices.js";
 import { type Attempt, type AttemptOutcome, type RunRecord, type RunState, TERMINAL_STATES } from "../batch/types.js";
 
 export type Transition =
@@ -106,4 +107,4 @@ function moveOn(run: RunRecord, next: NextState): RunRecord {
   return run;
 }
 
-const tokensOf = (u: Usage): number => u.inputTokens + u.outputTokens;
+const tokensOf = (u: Usage): number => totalTokens(u); // cache reads and writes count too

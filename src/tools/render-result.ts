@@ -1,7 +1,8 @@
 // Turns a batch into the tool result the model reads. Children's outputs are untrusted data:
 // they are fenced with delimiters the output itself cannot forge, and capped in size (the full
 // text stays in the ledger). Per-run states live under `details.runs`, never in reserved keys.
-import { type Attempt, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, isComplete } from "../batch/types.js";
+import { type Attempt, type BatchRecord, type RunRecord, TERMINAL_STATES, isComplete } from "../batch/types.js";
+import { batchUsage, usageSummary } from "../pricing/index.js";
 
 const OUTPUT_CAP_CHARS = 16_000;
 const TEXT_OUTPUT_CAP_CHARS = 4_000;
@@ -53,7 +54,7 @@ export function batchDetails(batch: BatchRecord) {
     complete,
     runs,
     counts: counts(batch.runs),
-    usage: batchTotals(batch),
+    usage: batchUsage(batch),
     ...(!complete && finished.length ? { partial: true, results: finished } : {}),
     ...(batch.notes.length ? { notes: [...batch.notes] } : {}),
   };
@@ -64,7 +65,7 @@ export type BatchDetails = ReturnType<typeof batchDetails>;
 /** The text the model reads: a summary line, then each run with its fenced output. */
 export function batchText(details: BatchDetails, next?: string): string {
   const c = details.counts;
-  const head = `Batch ${details.batchId}: ${details.complete ? "complete" : "not complete yet"} — ${c.ok} ok, ${c.failed} failed, ${c.timedOut} timed out, ${c.cancelled} cancelled, ${c.running} running, ${c.queued} queued; ${details.usage.tokens} tokens, $${details.usage.costUsd}.`;
+  const head = `Batch ${details.batchId}: ${details.complete ? "complete" : "not complete yet"} — ${c.ok} ok, ${c.failed} failed, ${c.timedOut} timed out, ${c.cancelled} cancelled, ${c.running} running, ${c.queued} queued; ${usageSummary(details.usage)}.`;
   const lines = [head];
   for (const n of details.notes ?? []) lines.push(`Note: ${n}`);
   for (const r of details.runs) {

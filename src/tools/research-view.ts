@@ -1,7 +1,8 @@
 // A research batch as the caller reads it: one result per lane, the synthesis, and every failed or
 // missing lane by name. The synthesis is only as honest as its model, so a failed topic that its
 // text leaves out gets a "Not covered" line from us. Also builds the synthesis input (as data).
-import { type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, isComplete } from "../batch/types.js";
+import { type BatchRecord, type RunRecord, TERMINAL_STATES, isComplete } from "../batch/types.js";
+import { batchUsage, usageSummary } from "../pricing/index.js";
 import { fence, runView } from "./render-result.js";
 
 export const SYNTHESIS_LABEL = "synthesis";
@@ -50,7 +51,7 @@ export function researchDetails(batch: BatchRecord) {
     results,
     ...(synth ? { synthesis: synthesisView(synth, failed) } : {}),
     failed,
-    usage: batchTotals(batch),
+    usage: batchUsage(batch),
   };
 }
 
@@ -75,7 +76,7 @@ function synthesisView(run: RunRecord, failed: FailedLane[]) {
 export type ResearchDetails = ReturnType<typeof researchDetails>;
 
 export function researchText(d: ResearchDetails, notes: string[]): string {
-  const lines = [`Research team ${d.batchId}: ${d.results.filter((r) => r.state === "ok").length}/${d.results.length} lanes ok.`];
+  const lines = [`Research team ${d.batchId}: ${d.results.filter((r) => r.state === "ok").length}/${d.results.length} lanes ok; ${usageSummary(d.usage)}.`];
   if (d.failed.length) lines.push(`Failed or missing lanes: ${d.failed.map((f) => `${f.label} (${f.state})`).join(", ")}.`);
   for (const n of notes) lines.push(`Note: ${n}`);
   if (d.synthesis) lines.push(`\nSynthesis (${d.synthesis.state}):`, fence("synthesis", d.synthesis.output || "(no synthesis text)"));
