@@ -40,10 +40,12 @@ export function inspectPluginDir(dir) {
  * @param {{home:string, workspace:string, logs:string}} p.dirs
  * @param {string[]} [p.models] fake model ids, exposed as fake/<id>
  * @param {string} [p.parentModel] the agent's default model id (one of models)
+ * @param {Record<string, {input:number, output:number, cacheRead?:number, cacheWrite?:number}>} [p.modelCosts]
+ *   per fake model id, its `cost` row (USD per million tokens) in the gateway's model table
  * @param {{dir:string, id:string, config?:object, subagent?:object, byConfig?:boolean}} [p.plugin]
  * @param {object} [p.overrides] deep-merged last
  */
-export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = DEFAULT_MODELS, parentModel = "parent", plugin, overrides }) {
+export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = DEFAULT_MODELS, parentModel = "parent", modelCosts = {}, plugin, overrides }) {
   const entries = { "memory-core": { config: { dreaming: { enabled: false } } } };
   const load = {};
   if (plugin) {
@@ -75,7 +77,7 @@ export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = D
       providers: {
         fake: {
           baseUrl: fakeModelUrl, apiKey: "fake-key", api: "openai-completions",
-          models: models.map((id) => ({ id, name: `Fake ${id}`, contextWindow: 128000, maxTokens: 4096 })),
+          models: models.map((id) => ({ id, name: `Fake ${id}`, contextWindow: 128000, maxTokens: 4096, ...(modelCosts[id] ? { cost: modelCosts[id] } : {}) })),
         },
       },
     },

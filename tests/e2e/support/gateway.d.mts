@@ -21,6 +21,7 @@ export type GatewayOptions = {
   name?: string; pluginDir?: string; install?: "config" | "link";
   pluginConfig?: Record<string, unknown>; subagent?: Record<string, unknown>; config?: Record<string, unknown>;
   fakeModelUrl?: string; models?: string[]; parentModel?: string; warmup?: boolean;
+  modelCosts?: Record<string, { input: number; output: number; cacheRead?: number; cacheWrite?: number }>;
   env?: Record<string, string>; readyTimeoutMs?: number; stage?: boolean;
 };
 export const REPO_ROOT: string;

@@ -80,6 +80,7 @@ export async function pickPort() {
  *   config       deep-merged over the generated config
  *   fakeModelUrl an already running fake model (…/v1); default: start one in-process (handle.fake)
  *   models       fake model ids (default parent, cheap, mid, strong) -> fake/<id>; parentModel: default "parent"
+ *   modelCosts   per fake model id, its `cost` row in the gateway's model table (USD per million tokens)
  *   warmup       run one throw-away turn before returning (default true)
  *   env          extra environment for the gateway and CLI
  *   readyTimeoutMs (default 90 s)
@@ -121,7 +122,7 @@ export async function startGateway(opts = {}) {
     ...opts.env,
   };
   const config = buildGatewayConfig({
-    port, token, fakeModelUrl: fakeUrl, dirs, models, parentModel: opts.parentModel,
+    port, token, fakeModelUrl: fakeUrl, dirs, models, parentModel: opts.parentModel, modelCosts: opts.modelCosts,
     plugin: plugin && { ...plugin, config: opts.pluginConfig, subagent: opts.subagent, byConfig: install !== "link" },
     overrides: opts.config,
   });
