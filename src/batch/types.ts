@@ -43,6 +43,8 @@ export interface BatchOptions {
   budget: { maxTokens?: number; maxCostUsd?: number };
   /** The price table the batch is costed with (plugin prices over the gateway's model table), kept with it. */
   prices: Prices;
+  /** The agent's default model, when the gateway config names it: what runs without a model are priced at. */
+  defaultModel?: string;
 }
 
 export interface Attempt {

@@ -117,10 +117,10 @@ export function admitNext(batch: Pick<BatchRecord, "runs" | "options">, i: numbe
       spent.costUsd += count(a.costUsd);
       // A live attempt counts at a whole estimate: what it reported so far (a corrective follow-up's
       // first reply) is spent, and the follow-up still to come costs about an attempt again.
-      if (isLive(a)) inFlight.push(estimateAttempt(run.spec.prompt.length, a.modelUsed ?? a.model, prices, calibration));
+      if (isLive(a)) inFlight.push(estimateAttempt(run.spec.prompt.length, a.modelUsed ?? a.model ?? batch.options.defaultModel, prices, calibration));
     }
   }
-  const candidate = estimateAttempt(batch.runs[i].spec.prompt.length, model, prices, calibration);
+  const candidate = estimateAttempt(batch.runs[i].spec.prompt.length, model ?? batch.options.defaultModel, prices, calibration);
   return admit({ limit: budget, spent, inFlight, candidate, calibrated: calibration !== undefined });
 }
 

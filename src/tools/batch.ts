@@ -118,15 +118,16 @@ function modelsToRun(runs: RunRecord[], options: BatchOptions): Array<string | u
 export function submitBatch(engine: Engine, services: PluginServices, b: NewBatch) {
   const c = services.config;
   const { maxConcurrency = c.maxConcurrency, retries = c.retries, escalate = true, ladder = c.ladder, budget = c.budget } = b.call;
-  const options: BatchOptions = { maxConcurrency, retries, escalate, ladder, modelOverride: c.modelOverride, budget, prices: c.prices };
+  const defaultModel = services.defaultModel?.(callerAgent(b.ctx));
+  const options: BatchOptions = { maxConcurrency, retries, escalate, ladder, modelOverride: c.modelOverride, budget, prices: c.prices, ...(defaultModel ? { defaultModel } : {}) };
   const notes: string[] = [];
   const specs = resolveModels(b.tool, b.specs, options, services, notes);
   const runs: RunRecord[] = specs.map((spec) => ({ spec, state: "queued", attempts: [] }));
   const estimate = estimateBatch(
     runs.map((r) => ({ promptChars: r.spec.prompt.length, model: firstModel(r, options) })),
-    { prices: options.prices, defaultModel: options.ladder[0] },
+    { prices: options.prices, defaultModel: options.defaultModel },
   );
-  const unpriced = options.budget.maxCostUsd === undefined ? undefined : costCapRefusal(modelsToRun(runs, options), options.prices, services.defaultModel?.(callerAgent(b.ctx)));
+  const unpriced = options.budget.maxCostUsd === undefined ? undefined : costCapRefusal(modelsToRun(runs, options), options.prices, options.defaultModel);
   if (unpriced) throw new ToolInputError(`${b.tool}: ${unpriced}`);
   const refusal = new BudgetGuard(options.budget).wouldExceed(estimate);
   if (refusal) throw new ToolInputError(`${b.tool} refused before starting anything: ${refusal}. Raise budget.maxTokens / budget.maxCostUsd or send fewer tasks.`);

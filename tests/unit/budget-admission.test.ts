@@ -124,6 +124,16 @@ describe("admitNext (read off the batch record)", () => {
     expect(admitNext(b, 2, "m/cheap")).toMatchObject({ kind: "refuse", reason: expect.stringMatching(/^not started: budget maxTokens 8,000 has 2,000 tokens left/) });
   });
 
+  it("prices runs without a model (the agent's default) at the batch's defaultModel, live ones too", () => {
+    const b = batchOf([spec("live"), spec("next")], { budget: { maxCostUsd: 0.01 }, prices: { "m/dear": { input: 1, output: 1 } }, modelOverride: false, defaultModel: "m/dear" });
+    b.runs[0].attempts = [attempt({})];
+    b.runs[0].state = "running";
+    // each guess: ~3,800 tokens at $1 per million = ~$0.0038; live + next fit $0.01 only at 1x, not at the uncalibrated 3x
+    expect(admitNext(b, 1, undefined)).toEqual({ kind: "wait" });
+    b.options.defaultModel = undefined; // unpriced: nothing to hold the cost cap against
+    expect(admitNext(b, 1, undefined)).toEqual({ kind: "start" });
+  });
+
   it("always starts without a budget", () => {
     expect(admitNext(batchOf([spec("a")]), 0, "m/cheap")).toEqual({ kind: "start" });
   });

@@ -66,6 +66,12 @@ describe("a USD cap needs prices", () => {
     await host.stop();
   });
 
+  it("without model overrides, runs are the agent's default model: unpriced unless the gateway config names and prices it", async () => {
+    const host = await fakeHost({ models: priced, pluginConfig: { ladder }, allowModelOverride: false });
+    await expect(host.call("parallel_spawn", { tasks: [{ task: "a" }], budget: { maxCostUsd: 1 } })).rejects.toThrow(/no price for the agent's default model \(/);
+    await host.stop();
+  });
+
   it("names only the rungs a run can reach: without escalation, its own", async () => {
     const host = await fakeHost({ models: unpriced, pluginConfig: { ladder } });
     await expect(host.call("parallel_spawn", { tasks: [{ task: "a" }], escalate: false, budget: { maxCostUsd: 1 } })).rejects.toThrow(/no price for m\/cheap \(/);
