@@ -3,6 +3,10 @@
 // tokens, docs/gateway/config-tools/custom-providers.md) and the agents' default model
 // (`agents.defaults.model`, a ref or `{ primary }`; an agent's own `model` in `agents.list` /
 // `agents.entries` wins). `tieredPricing` rows are not read: a run is priced at the flat rates.
+// Seen on 2026.9.6: the config plugins get (`api.config`) is the materialized runtime config, where
+// every model row has a `cost` and each rate the operator left out is filled with 0. A row of zeros
+// is therefore read as "no price" (the host itself does not take default-filled zeros as free usage);
+// free local models are priced at 0 through the plugin's `prices`.
 import type { Price, Prices } from "./prices.js";
 
 type Obj = Record<string, unknown>;
@@ -28,11 +32,12 @@ export function hostPrices(openclawConfig: unknown): Prices {
   return out;
 }
 
-/** A `cost` row as a price; undefined when it names neither an input nor an output rate. */
+/** A `cost` row as a price; undefined when it names neither an input nor an output rate, or every rate is 0. */
 function priceFrom(cost: Obj | undefined): Price | undefined {
   const input = rate(cost?.input);
   const output = rate(cost?.output);
   if (input === undefined && output === undefined) return undefined;
+  if (!input && !output && !rate(cost?.cacheRead) && !rate(cost?.cacheWrite)) return undefined; // the host's fill, not a price
   const price: Price = { input: input ?? 0, output: output ?? 0 };
   const cacheRead = rate(cost?.cacheRead);
   const cacheWrite = rate(cost?.cacheWrite);

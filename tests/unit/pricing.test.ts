@@ -116,9 +116,14 @@ describe("the gateway's model table", () => {
   it("reads models.providers.<id>.models[].cost as provider/model prices, cache rates included", () => {
     expect(hostPrices(config)).toEqual({
       "fake/cheap": { input: 0.1, output: 0.2, cacheRead: 0.01, cacheWrite: 0.125 },
-      "fake/free": { input: 0, output: 0 },
       "half/in-only": { input: 2, output: 0 },
     });
+  });
+
+  it("a row of zeros is no price: the host fills every rate the operator left out with 0", () => {
+    const filled = { models: { providers: { fake: { models: [{ id: "parent", cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 } }, { id: "cached", cost: { input: 0, output: 0, cacheRead: 0.5, cacheWrite: 0 } }] } } } };
+    expect(hostPrices(filled)).toEqual({ "fake/cached": { input: 0, output: 0, cacheRead: 0.5, cacheWrite: 0 } });
+    expect(hostPrices({ models: { providers: { f: { models: [{ id: "w", cost: { input: 0, output: 0, cacheWrite: 2 } }] } } } })).toEqual({ "f/w": { input: 0, output: 0, cacheWrite: 2 } });
   });
 
   it("reads nothing from a config without a model table, or an odd one, and never throws", () => {
@@ -131,7 +136,7 @@ describe("the gateway's model table", () => {
   it("priceTable: the plugin's prices over the gateway's table over the built-in list", () => {
     const table = priceTable({ "fake/cheap": { input: 9, output: 9 } }, config, { "fake/free": { input: 7, output: 7 }, "a/b": { input: 1, output: 1 } });
     expect(table["fake/cheap"]).toEqual({ input: 9, output: 9 });
-    expect(table["fake/free"]).toEqual({ input: 0, output: 0 });
+    expect(table["fake/free"]).toEqual({ input: 7, output: 7 }); // the table's zeros are no price: the built-in one stays
     expect(table["a/b"]).toEqual({ input: 1, output: 1 });
     expect(priceTable(undefined, undefined)).toEqual({});
   });
