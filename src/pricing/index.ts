@@ -4,4 +4,4 @@ export { type Price, type Prices, addUsage, attemptCost, baseModelId, costOf, co
 export { agentDefaultModel, hostPrices, priceTable } from "./host-prices.js";
 export { type BatchUsage, baselineModelOf, batchUsage, billedModel, savingsPhrase, usageSummary } from "./savings.js";
 export { type Admission, type BudgetLimit, type Calibration, type Spend, admit, admitNext, calibrate, estimateAttempt } from "./budget.js";
-export { costCapRefusal, unpricedModels } from "./cost-cap.js";
+export { costCapRefusal, modelsToRun, unpricedModels, unpricedRefusal } from "./cost-cap.js";

@@ -103,17 +103,6 @@ function resolveModels(tool: string, specs: RunSpec[], options: BatchOptions, se
   });
 }
 
-/** Every model the runs may use: each run's first model, and the rungs above it when it may escalate. */
-function modelsToRun(runs: RunRecord[], options: BatchOptions): Array<string | undefined> {
-  const climbs = options.escalate && options.retries > 0;
-  return runs.flatMap((run) => {
-    const first = firstModel(run, options);
-    if (!climbs || first === undefined) return [first];
-    const at = options.ladder.indexOf(first);
-    return [first, ...(at < 0 ? options.ladder.slice(-1) : options.ladder.slice(at + 1))];
-  });
-}
-
 /** Records the batch and hands it to the engine. Returns the call's hold on it (taken before the batch can end) and the estimate. */
 export function submitBatch(engine: Engine, services: PluginServices, b: NewBatch) {
   const c = services.config;
@@ -127,7 +116,7 @@ export function submitBatch(engine: Engine, services: PluginServices, b: NewBatc
     runs.map((r) => ({ promptChars: r.spec.prompt.length, model: firstModel(r, options) })),
     { prices: options.prices, defaultModel: options.defaultModel },
   );
-  const unpriced = options.budget.maxCostUsd === undefined ? undefined : costCapRefusal(modelsToRun(runs, options), options.prices, options.defaultModel);
+  const unpriced = costCapRefusal(runs, options);
   if (unpriced) throw new ToolInputError(`${b.tool}: ${unpriced}`);
   const refusal = new BudgetGuard(options.budget).wouldExceed(estimate);
   if (refusal) throw new ToolInputError(`${b.tool} refused before starting anything: ${refusal}. Raise budget.maxTokens / budget.maxCostUsd or send fewer tasks.`);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { addUsage, attemptCost, baseModelId, costOf, fmtUsd, priceOf, priceUsage, totalTokens } from "../../src/pricing/prices.js";
 import { agentDefaultModel, hostPrices, priceTable } from "../../src/pricing/host-prices.js";
-import { costCapRefusal, unpricedModels } from "../../src/pricing/cost-cap.js";
+import { costCapRefusal, modelsToRun, unpricedModels, unpricedRefusal } from "../../src/pricing/cost-cap.js";
 import { batchUsage, savingsPhrase, usageSummary } from "../../src/pricing/savings.js";
 import type { Attempt } from "../../src/batch/types.js";
 import { batchOf, spec } from "../support/batch.js";
@@ -162,20 +162,41 @@ describe("a cost cap on unpriced models", () => {
   });
 
   it("is refused naming the models and the prices key; priced models pass", () => {
-    expect(costCapRefusal(["fake/cheap"], prices)).toBeUndefined();
-    const why = costCapRefusal(["fake/cheap", "fake/mid", "fake/strong"], prices)!;
+    expect(unpricedRefusal(["fake/cheap"], prices)).toBeUndefined();
+    const why = unpricedRefusal(["fake/cheap", "fake/mid", "fake/strong"], prices)!;
     expect(why).toContain("no price for fake/mid, fake/strong");
     expect(why).toContain("plugins.entries.parallel-agents.config.prices");
     expect(why).toContain("models.providers.<id>.models[].cost");
     expect(why).toContain('{"fake/mid":{"input":1,"output":5}}');
     expect(why).toContain("Add them");
-    expect(costCapRefusal(["x/one"], {})).toContain("Add it to");
-    expect(costCapRefusal([undefined], {})).toContain('{"provider/model":');
+    expect(unpricedRefusal(["x/one"], {})).toContain("Add it to");
+    expect(unpricedRefusal([undefined], {})).toContain('{"provider/model":');
   });
 });
 
 const done = (model: string | undefined, inputTokens: number, outputTokens: number, costUsd: number, over: Partial<Attempt> = {}): Attempt => ({
   n: 1, model, modelUsed: model, sessionKey: "k", owner: "o", startedAt: 0, outcome: "ok", tokens: inputTokens + outputTokens, usage: { inputTokens, outputTokens }, costUsd, ...over,
+});
+
+describe("the models a batch may run", () => {
+  const ladder = ["m/cheap", "m/mid", "m/strong"];
+  const runs = [{ spec: spec("a"), state: "queued" as const, attempts: [] }, { spec: spec("b", { tier: 1 }), state: "queued" as const, attempts: [] }, { spec: spec("p", { model: "x/pin" }), state: "queued" as const, attempts: [] }];
+
+  it("each run's first model, the rungs above it when it may escalate, and the strongest rung for a pin off the ladder", () => {
+    const b = batchOf([], { ladder });
+    expect(modelsToRun(runs, b.options)).toEqual(["m/cheap", "m/mid", "m/strong", "m/mid", "m/strong", "x/pin", "m/strong"]);
+    expect(modelsToRun(runs, { ...b.options, escalate: false })).toEqual(["m/cheap", "m/mid", "x/pin"]);
+    expect(modelsToRun(runs, { ...b.options, retries: 0 })).toEqual(["m/cheap", "m/mid", "x/pin"]);
+    expect(modelsToRun(runs, { ...b.options, modelOverride: false })).toEqual([undefined, undefined, undefined]);
+  });
+
+  it("costCapRefusal: only with a cost cap", () => {
+    const b = batchOf([], { ladder, prices: {} });
+    expect(costCapRefusal(runs, b.options)).toBeUndefined();
+    expect(costCapRefusal(runs, { ...b.options, budget: { maxTokens: 5 } })).toBeUndefined();
+    expect(costCapRefusal(runs, { ...b.options, budget: { maxCostUsd: 5 } })).toContain("no price for m/cheap, m/mid, m/strong, x/pin (");
+    expect(costCapRefusal(runs, { ...b.options, modelOverride: false, budget: { maxCostUsd: 5 }, defaultModel: "m/dflt" })).toContain("no price for m/dflt (");
+  });
 });
 
 describe("what the ladder saved", () => {
