@@ -76,8 +76,9 @@ function synthesisView(run: RunRecord, failed: FailedLane[]) {
 export type ResearchDetails = ReturnType<typeof researchDetails>;
 
 export function researchText(d: ResearchDetails, notes: string[]): string {
-  const lines = [`Research team ${d.batchId}: ${d.results.filter((r) => r.state === "ok").length}/${d.results.length} lanes ok; ${usageSummary(d.usage)}.`];
+  const lines = [`Research team ${d.batchId}: ${d.results.filter((r) => r.state === "ok").length}/${d.results.length} lanes ok.`];
   if (d.failed.length) lines.push(`Failed or missing lanes: ${d.failed.map((f) => `${f.label} (${f.state})`).join(", ")}.`);
+  lines.push(`Used ${usageSummary(d.usage)}.`);
   for (const n of notes) lines.push(`Note: ${n}`);
   if (d.synthesis) lines.push(`\nSynthesis (${d.synthesis.state}):`, fence("synthesis", d.synthesis.output || "(no synthesis text)"));
   else for (const r of d.results) if (r.state === "ok") lines.push(fence(r.label, JSON.stringify(r.data)));
