@@ -34,13 +34,11 @@ export function hostPrices(openclawConfig: unknown): Prices {
 
 /** A `cost` row as a price; undefined when it names neither an input nor an output rate, or every rate is 0. */
 function priceFrom(cost: Obj | undefined): Price | undefined {
-  const input = rate(cost?.input);
-  const output = rate(cost?.output);
+  if (!cost) return undefined;
+  const [input, output, cacheRead, cacheWrite] = [cost.input, cost.output, cost.cacheRead, cost.cacheWrite].map(rate);
   if (input === undefined && output === undefined) return undefined;
-  if (!input && !output && !rate(cost?.cacheRead) && !rate(cost?.cacheWrite)) return undefined; // the host's fill, not a price
+  if (!input && !output && !cacheRead && !cacheWrite) return undefined; // the host's fill, not a price
   const price: Price = { input: input ?? 0, output: output ?? 0 };
-  const cacheRead = rate(cost?.cacheRead);
-  const cacheWrite = rate(cost?.cacheWrite);
   if (cacheRead !== undefined) price.cacheRead = cacheRead;
   if (cacheWrite !== undefined) price.cacheWrite = cacheWrite;
   return price;

@@ -69,6 +69,8 @@ describe("admit (the rule)", () => {
     expect(admit({ limit, spent: none, inFlight: [], candidate: e(101, 0), calibrated: true })).toMatchObject({ kind: "refuse", reason: expect.stringContaining("maxTokens") });
     expect(admit({ limit, spent: none, inFlight: [], candidate: e(1, 1.01), calibrated: true })).toMatchObject({ kind: "refuse", reason: expect.stringContaining("maxCostUsd") });
     expect(admit({ limit, spent: none, inFlight: [], candidate: e(100, 1), calibrated: true })).toEqual({ kind: "start" });
+    // tokens exactly at the cap fit: the refusal names the cost, the limit that is over
+    expect(admit({ limit, spent: none, inFlight: [], candidate: e(100, 1.01), calibrated: true })).toMatchObject({ kind: "refuse", reason: expect.stringContaining("maxCostUsd") });
   });
 });
 
@@ -99,6 +101,7 @@ describe("estimates", () => {
     expect(calibrate({ runs: [run("x", [attempt({ outcome: "ok", tokens: 10, usage: { inputTokens: 5, outputTokens: 5 } })])] })).toEqual({ overheadTokens: 4, outputTokens: 5 });
     expect(calibrate({ runs: [run("short", [attempt({ outcome: "ok", tokens: 1, usage: { inputTokens: 0, outputTokens: 1 } })])] })).toEqual({ overheadTokens: 0, outputTokens: 1 });
     expect(calibrate({ runs: [] })).toBeUndefined();
+    expect(calibrate({ runs: [run("c", [attempt({ outcome: "provider_error", tokens: 0 })])] })).toBeUndefined(); // nothing used, nothing learned
   });
 
   it("a calibrated estimate replaces the guessed overhead and output", () => {

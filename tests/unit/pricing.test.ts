@@ -14,6 +14,13 @@ const M = 1_000_000;
 describe("priceOf", () => {
   const prices = { "anthropic/claude-haiku-4-5": { input: 1, output: 5 }, "fake/cheap": { input: 0.5, output: 1 } };
 
+  it("an exact key wins over one that is the same model up to case; a dated id finds its own provider's base, not another's", () => {
+    expect(priceOf("A/x", { "a/x": { input: 1, output: 1 }, "A/x": { input: 2, output: 2 } })).toEqual({ input: 2, output: 2 });
+    const two = { "a/m": { input: 1, output: 1 }, "b/m": { input: 2, output: 2 } };
+    expect(priceOf("b/m-20251001", two)).toEqual({ input: 2, output: 2 });
+    expect(priceOf("m", two)).toBeUndefined(); // bare name, two providers: ambiguous
+  });
+
   it("finds the exact key, and reads no inherited keys", () => {
     expect(priceOf("fake/cheap", prices)).toEqual({ input: 0.5, output: 1 });
     expect(priceOf("constructor", prices)).toBeUndefined();
@@ -49,6 +56,8 @@ describe("priceOf", () => {
     expect(baseModelId(" Anthropic/Claude-Opus-4.5-20251101 ")).toBe("anthropic/claude-opus-4-5");
     expect(baseModelId("gpt-4.1-latest")).toBe("gpt-4-1");
     expect(baseModelId("ns/a/b-v1.2")).toBe("ns/a/b-v1-2");
+    expect(baseModelId("p/m-latest-x")).toBe("p/m-latest-x"); // only a trailing -latest
+    expect(baseModelId("p/m-20251001-fast")).toBe("p/m-20251001-fast"); // only a trailing date
   });
 });
 
@@ -72,6 +81,7 @@ describe("costing tokens", () => {
     expect(priceUsage({ inputTokens: Number.NaN, outputTokens: -5, cacheReadTokens: Infinity }, { input: 1, output: 1 })).toBe(0);
     expect(totalTokens({ inputTokens: 10, outputTokens: 5, cacheReadTokens: 3, cacheWriteTokens: 2 })).toBe(20);
     expect(totalTokens({ inputTokens: -1, outputTokens: Number.NaN })).toBe(0);
+    expect(totalTokens({ inputTokens: -1, outputTokens: 3, cacheReadTokens: -7, cacheWriteTokens: Infinity })).toBe(3);
   });
 
   it("costOf is 0 for an unpriced model; attemptCost says unknown instead, or takes the host's own figure", () => {
@@ -89,8 +99,8 @@ describe("costing tokens", () => {
 
   it("addUsage adds every bucket, leaving out empty cache buckets", () => {
     expect(addUsage({ inputTokens: 1, outputTokens: 2 }, { inputTokens: 3, outputTokens: 4 })).toEqual({ inputTokens: 4, outputTokens: 6 });
-    expect(addUsage({ inputTokens: 1, outputTokens: 2, cacheReadTokens: 5 }, { inputTokens: 3, outputTokens: 4, cacheWriteTokens: 7 })).toEqual({
-      inputTokens: 4, outputTokens: 6, cacheReadTokens: 5, cacheWriteTokens: 7,
+    expect(addUsage({ inputTokens: 1, outputTokens: 2, cacheReadTokens: 5 }, { inputTokens: 3, outputTokens: 4, cacheReadTokens: 2, cacheWriteTokens: 7 })).toStrictEqual({
+      inputTokens: 4, outputTokens: 6, cacheReadTokens: 7, cacheWriteTokens: 7,
     });
   });
 
@@ -118,6 +128,29 @@ describe("the gateway's model table", () => {
       "fake/cheap": { input: 0.1, output: 0.2, cacheRead: 0.01, cacheWrite: 0.125 },
       "half/in-only": { input: 2, output: 0 },
     });
+  });
+
+  it("skips odd rows without losing the good ones around them: nulls, non-lists, non-string ids, bad rates; trims ids", () => {
+    const good = (id: string) => ({ id, cost: { input: 1, output: 1 } });
+    const odd = {
+      models: {
+        providers: {
+          a: { models: [good("one"), null, 7, { id: 7, cost: { input: 1, output: 1 } }, { id: " two ", cost: { input: 1, output: 1 } }, { id: "out-only", cost: { output: 3 } }] },
+          b: null,
+          c: { models: {} },
+          " D ": { models: [good("x")] },
+          e: { models: [{ id: "rates", cost: { input: Infinity, output: -1, cacheRead: "1", cacheWrite: 2 } }, { id: "arr", cost: [1, 2] }] },
+        },
+      },
+    };
+    expect(hostPrices(odd)).toStrictEqual({
+      "a/one": { input: 1, output: 1 },
+      "a/two": { input: 1, output: 1 },
+      "a/out-only": { input: 0, output: 3 },
+      "d/x": { input: 1, output: 1 },
+    });
+    expect(hostPrices({ models: { providers: [{ models: [good("z")] }] } })).toStrictEqual({}); // a list is not a provider map
+    expect(hostPrices({ models: { providers: { e: { models: [{ id: "w", cost: { input: 2, output: Infinity, cacheWrite: 2 } }] } } } })).toStrictEqual({ "e/w": { input: 2, output: 0, cacheWrite: 2 } });
   });
 
   it("a row of zeros is no price: the host fills every rate the operator left out with 0", () => {
@@ -149,6 +182,8 @@ describe("the gateway's model table", () => {
     expect(agentDefaultModel({ agents: { defaults: { model: "x/y" } } }, undefined)).toBe("x/y");
     expect(agentDefaultModel({ agents: { defaults: { model: { primary: "  " } } } }, "main")).toBeUndefined();
     expect(agentDefaultModel(undefined, "main")).toBeUndefined();
+    expect(agentDefaultModel({ agents: { defaults: { model: " x/y " } } }, "main")).toBe("x/y"); // no entries, no list
+    expect(agentDefaultModel({ agents: { defaults: { model: "x/y" }, list: [null, { id: "ops", model: "a/b" }] } }, "main")).toBe("x/y");
   });
 });
 
@@ -224,7 +259,7 @@ describe("what the ladder saved", () => {
   it("has no baseline without a ladder (model overrides off, or no usable rung), and no saving when the baseline is unpriced", () => {
     const off = batchOf([spec("a")], { prices, modelOverride: false });
     off.runs[0].attempts = [done(undefined, 10, 0, 0, { modelUsed: "m/cheap" })];
-    expect(batchUsage(off)).toEqual({ tokens: 10, costUsd: 0 });
+    expect(batchUsage(off)).toStrictEqual({ tokens: 10, costUsd: 0 });
     expect(batchUsage(batchOf([spec("a")], { prices, ladder: [] }))).toEqual({ tokens: 0, costUsd: 0 });
     const unpricedTop = batchOf([spec("a")], { prices, ladder: ["m/cheap", "m/top"] });
     unpricedTop.runs[0].attempts = [done("m/cheap", 1000, 0, 0.001)];
@@ -242,6 +277,17 @@ describe("what the ladder saved", () => {
     const u = batchUsage(b);
     expect(u.unpriced).toEqual(["default", "m/other"]);
     expect(usageSummary(u)).toContain("no price for default, m/other (set plugins.entries.parallel-agents.config.prices)");
+  });
+
+  it("the phrase needs a whole baseline; a free baseline gets no percentage; an even run is 'saved $0.00 (0%)'", () => {
+    const whole = { tokens: 1, costUsd: 1, baselineModel: "m/s", baselineCostUsd: 2, savedUsd: 1 };
+    expect(savingsPhrase(whole)).toBe("saved $1.00 (50%) against all on m/s");
+    expect(savingsPhrase({ ...whole, baselineModel: undefined })).toBeUndefined();
+    expect(savingsPhrase({ ...whole, baselineCostUsd: undefined })).toBeUndefined();
+    expect(savingsPhrase({ ...whole, savedUsd: undefined })).toBeUndefined();
+    expect(savingsPhrase({ ...whole, baselineCostUsd: 0, savedUsd: -1 })).toBe("cost $1.00 more than all on m/s");
+    expect(savingsPhrase({ ...whole, baselineCostUsd: 1, savedUsd: 0 })).toBe("saved $0.00 (0%) against all on m/s");
+    expect(savingsPhrase({ ...whole, costUsd: 0, baselineCostUsd: 0, savedUsd: 0 })).toBeUndefined();
   });
 
   it("nothing spent, nothing claimed", () => {
