@@ -2,13 +2,20 @@
 // source of truth; openclaw.plugin.json carries the same JSON Schema (a unit test keeps them equal).
 import { type Static, Type } from "@sinclair/typebox";
 import { DEFAULT_PRICES } from "./batch/cost.js";
+import { priceTable } from "./pricing/host-prices.js";
+import type { Prices } from "./pricing/prices.js";
 
 export const PLUGIN_ID = "parallel-agents";
 export const DEFAULT_LADDER = ["anthropic/claude-haiku-4-5", "kimi-coding/k2p5", "anthropic/claude-opus-4-5"];
 
 const ModelRef = Type.String({ pattern: "^[A-Za-z0-9._-]+/[A-Za-z0-9._:@/-]+$", maxLength: 200 });
 const Price = Type.Object(
-  { input: Type.Number({ minimum: 0 }), output: Type.Number({ minimum: 0 }) },
+  {
+    input: Type.Number({ minimum: 0 }),
+    output: Type.Number({ minimum: 0 }),
+    cacheRead: Type.Optional(Type.Number({ minimum: 0 })),
+    cacheWrite: Type.Optional(Type.Number({ minimum: 0 })),
+  },
   { additionalProperties: false },
 );
 /** "minimal": the host's bounded sub-agent prompt (the default); "full": the parent's whole conversation prompt. */
@@ -57,7 +64,8 @@ export interface PluginConfig {
   maxTasks: number;
   defaultTimeoutSeconds: number;
   retries: number;
-  prices: Record<string, { input: number; output: number }>;
+  /** USD per million tokens: the plugin's `prices`, else the gateway's model table, else built-in list prices. */
+  prices: Prices;
   budget: { maxTokens?: number; maxCostUsd?: number };
   rolesDir?: string;
   /** Deepest fan-out level allowed; 1 = only top-level sessions fan out, children cannot. */
@@ -91,7 +99,7 @@ export function resolveConfig(raw: RawConfig | undefined, hostConfig?: unknown):
     maxTasks: c.maxTasks ?? 50,
     defaultTimeoutSeconds: c.defaultTimeoutSeconds ?? 300,
     retries: c.retries ?? 2,
-    prices: { ...DEFAULT_PRICES, ...c.prices },
+    prices: priceTable(c.prices, hostConfig, DEFAULT_PRICES),
     budget: c.budget ?? {},
     rolesDir: c.rolesDir,
     maxDepth: c.maxDepth ?? 1,

@@ -8,6 +8,7 @@ import { currentEngine, processOwner, setCurrentEngine, setEngineStartFailure } 
 import { type HostApi, openclawNotifier, openclawRuntime } from "./runtime/openclaw-adapter.js";
 import { hostModelsFor } from "./models/host-apis.js";
 import { AGENT_EVENT_STREAMS, type HostAgentEvent } from "./scheduling/host-events.js";
+import { agentDefaultModel } from "./pricing/index.js";
 import { registerOperatorCli } from "./cli/register.js";
 import { BatchStore } from "./store/batch-store.js";
 import { type ToolCallContext, createServices } from "./tools/context.js";
@@ -47,6 +48,7 @@ export default {
     const config = resolveConfig(api.pluginConfig as RawConfig | undefined, api.config);
     // The host's model view per requesting agent: its provider plugins, model policy and auth profiles.
     const services = createServices(config, (agent) => hostModelsFor(api, process.env, agent));
+    services.defaultModel = (agentId) => agentDefaultModel(api.config, agentId);
     api.registerTool((ctx) => parallelSpawnTool(services, ctx ?? {}), { name: "parallel_spawn" });
     api.registerTool((ctx) => pollUntilCompleteTool(services, ctx ?? {}), { name: "poll_until_complete" });
     api.registerTool((ctx) => researchTeamTool(services, ctx ?? {}), { name: "research_team" });

@@ -1,15 +1,14 @@
 // Tokens and money: what a run cost, what a batch will roughly cost before it starts, and whether
 // a batch budget still allows more work.
 import type { Usage } from "../runtime/port.js";
+import { type BudgetLimit, estimateAttempt } from "../pricing/budget.js";
+import { type Prices, costOf, count, fmtUsd, roundUsd, totalTokens } from "../pricing/prices.js";
 
 export type { Usage };
 
-/** USD per million tokens, keyed by `provider/model`. */
-export type Prices = Record<string, { input: number; output: number }>;
-
 /**
- * List prices of the default ladder models. Defaults only: the plugin config's `prices` overrides
- * or extends them, and a model without a price costs 0 (its tokens are still counted).
+ * List prices of the default ladder models. Defaults only: the gateway's model table and the plugin
+ * config's `prices` override or extend them (src/pricing/host-prices.ts).
  */
 export const DEFAULT_PRICES: Prices = {
   "anthropic/claude-haiku-4-5": { input: 1, output: 5 },
@@ -17,45 +16,8 @@ export const DEFAULT_PRICES: Prices = {
   "anthropic/claude-opus-4-5": { input: 5, output: 25 },
 };
 
-/** Rough characters per token for English prose and code; good enough for a pre-spawn estimate. */
-export const CHARS_PER_TOKEN = 4;
-/**
- * Input tokens every child pays before reading its task: the host wraps the prompt in its own system
- * prompt (agent identity, tool definitions, workspace notes). Without this, short tasks would be
- * estimated at a fraction of their real cost.
- */
-export const RUN_OVERHEAD_TOKENS = 3000;
-export const DEFAULT_EXPECTED_OUTPUT_TOKENS = 800;
-
-/**
- * Price of a model: the exact `provider/model` key, else the one priced model with the same bare
- * name (transcripts sometimes report `claude-haiku-4-5` without its provider).
- */
-export function priceOf(model: string | undefined, prices: Prices): { input: number; output: number } | undefined {
-  if (!model) return undefined;
-  if (Object.hasOwn(prices, model)) return prices[model];
-  const bare = bareName(model);
-  const matches = Object.keys(prices).filter((k) => bareName(k) === bare);
-  return matches.length === 1 ? prices[matches[0]] : undefined;
-}
-
-const bareName = (model: string): string => model.slice(model.lastIndexOf("/") + 1);
-
-/** USD for `usage` on `model`; 0 when the model has no price. */
-export function costOf(usage: Usage, model: string | undefined, prices: Prices): number {
-  const price = priceOf(model, prices);
-  if (!price) return 0;
-  return (count(usage.inputTokens) * price.input + count(usage.outputTokens) * price.output) / 1_000_000;
-}
-
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: count(a.inputTokens) + count(b.inputTokens),
-    outputTokens: count(a.outputTokens) + count(b.outputTokens),
-  };
-}
-
-export const totalTokens = (u: Usage): number => count(u.inputTokens) + count(u.outputTokens);
+export { CHARS_PER_TOKEN, DEFAULT_EXPECTED_OUTPUT_TOKENS, RUN_OVERHEAD_TOKENS } from "../pricing/budget.js";
+export { type Price, type Prices, addUsage, costOf, fmtUsd, priceOf, totalTokens } from "../pricing/prices.js";
 
 export interface Estimate {
   tokens: number;
@@ -70,23 +32,20 @@ export interface EstimateOptions {
   defaultModel?: string;
 }
 
-/** Pre-spawn estimate of a batch: one attempt per run, no retries. */
+/** Pre-spawn estimate of a batch: one attempt per run at the rung it starts on, no retries. */
 export function estimateBatch(runs: Array<{ promptChars: number; model?: string }>, opts: EstimateOptions): Estimate {
-  const output = opts.expectedOutputTokens ?? DEFAULT_EXPECTED_OUTPUT_TOKENS;
   let tokens = 0;
   let costUsd = 0;
   for (const run of runs) {
-    const usage = { inputTokens: Math.ceil(count(run.promptChars) / CHARS_PER_TOKEN) + RUN_OVERHEAD_TOKENS, outputTokens: output };
+    const guess = estimateAttempt(run.promptChars, run.model ?? opts.defaultModel, opts.prices).usage;
+    const usage = { ...guess, outputTokens: opts.expectedOutputTokens ?? guess.outputTokens };
     tokens += totalTokens(usage);
     costUsd += costOf(usage, run.model ?? opts.defaultModel, opts.prices);
   }
   return { tokens, costUsd: roundUsd(costUsd) };
 }
 
-export interface BudgetLimit {
-  maxTokens?: number;
-  maxCostUsd?: number;
-}
+export type { BudgetLimit };
 
 /** Tracks what a batch spent against its limits. Absent limits are unlimited; 0 is a real limit. */
 export class BudgetGuard {
@@ -136,17 +95,4 @@ export class BudgetGuard {
   }
 }
 
-/** Host-reported counts can be missing or garbage; they count as 0 rather than poisoning totals. */
-const count = (n: number): number => (Number.isFinite(n) && n > 0 ? n : 0);
-
-/** Micro-dollar precision: enough for per-run costs, no float noise like 0.30000000000000004. */
-const roundUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6;
-
 const fmtTokens = (n: number): string => n.toLocaleString("en-US");
-
-/** Dollars as people write them: cents from $1 up, up to four decimals below (so $0.0125 ≠ $0.01). */
-export function fmtUsd(usd: number): string {
-  if (Math.abs(usd) >= 1) return `$${usd.toFixed(2)}`;
-  const [whole, decimals] = usd.toFixed(4).split(".");
-  return `$${whole}.${decimals.replace(/0+$/, "").padEnd(2, "0")}`;
-}

@@ -1,5 +1,6 @@
 // The data a batch is made of. Everything here is plain JSON so the ledger can store it as is.
 import type { ChildSurface, Usage } from "../runtime/port.js";
+import type { Prices } from "../pricing/prices.js";
 
 export type RunState = "queued" | "running" | "ok" | "failed" | "timed_out" | "cancelled";
 export const TERMINAL_STATES: ReadonlySet<RunState> = new Set(["ok", "failed", "timed_out", "cancelled"]);
@@ -42,7 +43,10 @@ export interface BatchOptions {
   /** False when the operator has not allowed model overrides: runs use the agent's default model. */
   modelOverride: boolean;
   budget: { maxTokens?: number; maxCostUsd?: number };
-  prices: Record<string, { input: number; output: number }>;
+  /** The price table the batch is costed with (plugin prices over the gateway's model table), kept with it. */
+  prices: Prices;
+  /** The agent's default model, when the gateway config names it: what runs without a model are priced at. */
+  defaultModel?: string;
 }
 
 export interface Attempt {

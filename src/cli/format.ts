@@ -1,6 +1,7 @@
 // Human tables for `openclaw parallel-agents …` (the --json forms print the views as they are).
 import { capChangeLine } from "../scheduling/host-events.js";
 import type { BatchLine, DoctorView, ShowView, StatusView } from "./views.js";
+import { usageSummary } from "../pricing/index.js";
 
 export function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -40,6 +41,7 @@ export function formatStatus(v: StatusView & { source: string }): string {
 export function formatShow(v: ShowView & { source?: string }): string {
   const lines = [
     `Batch ${v.batchId} · agent ${v.agentId} · ${stateOf(v as unknown as BatchLine)} · age ${age(v.ageSeconds)} · ${countsText(v)} · ${v.tokens} tokens, ${usd(v.costUsd)}${v.source ? ` (from ${v.source})` : ""}`,
+    ...(v.usage ? [`Usage: ${usageSummary(v.usage)}`] : []),
     "",
   ];
   const rows = v.runs.map((r) => [

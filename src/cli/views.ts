@@ -9,6 +9,7 @@ import { type HostModelApis, hostModelView, resolveLadder } from "../models/ladd
 import { type BatchRecord, batchTotals, isComplete } from "../batch/types.js";
 import { BatchStore } from "../store/batch-store.js";
 import { counts, runView } from "../tools/render-result.js";
+import { batchUsage } from "../pricing/index.js";
 
 /** Where the batch store lives: the plugin's folder in OpenClaw's state dir. */
 export const storeDirOf = (stateDir: string): string => join(stateDir, "plugins", PLUGIN_ID);
@@ -69,6 +70,7 @@ export function showView(batch: BatchRecord, now = Date.now()) {
   return {
     ...batchLine(batch, now),
     requester: batch.requester,
+    usage: batchUsage(batch), // tokens, cost, baseline and saving
     notes: batch.notes,
     runs: batch.runs.map((r) => {
       const v = runView(r);

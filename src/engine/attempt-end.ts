@@ -1,6 +1,6 @@
 // How an attempt's end is written down: what it used and cost (its transcript, when read, is the
 // truth), and the run's next state as the policy decided, with the output cut at the stored cap.
-import { costOf } from "../batch/cost.js";
+import { attemptCost as priceAttempt } from "../pricing/index.js";
 import type { Decision } from "../batch/policy.js";
 import type { Redactor } from "../batch/redact.js";
 import type { Attempt, AttemptOutcome, BatchOptions } from "../batch/types.js";
@@ -8,8 +8,9 @@ import type { Transcript, Usage } from "../runtime/port.js";
 import { capOutput } from "./output-cap.js";
 import type { EndedAttempt, NextState } from "./transitions.js";
 
+/** What an attempt cost: its usage at its model's price, else the host's own figure; 0 when unknown (listed as unpriced in the result). */
 export const attemptCost = (usage: Usage, attempt: Attempt, prices: BatchOptions["prices"], transcript?: Transcript): number =>
-  costOf(usage, transcript?.modelUsed ?? attempt.modelUsed ?? attempt.model ?? "", prices);
+  priceAttempt(usage, transcript?.modelUsed ?? attempt.modelUsed ?? attempt.model, prices, transcript?.hostCostUsd) ?? 0;
 
 export function endedAttempt(attempt: Attempt, outcome: AttemptOutcome, reason: string | undefined, transcript: Transcript | undefined, at: { now: number; redact: Redactor; prices: BatchOptions["prices"] }): EndedAttempt {
   const usage = transcript?.usage ?? attempt.usage;

@@ -1,6 +1,7 @@
 // The completion notice: what the requester session is told when a batch it has not collected
 // ends. Labels, counts and what to call next only: never a child's output or anything secret.
 import { type BatchRecord, TERMINAL_STATES } from "../batch/types.js";
+import { batchUsage, usageSummary } from "../pricing/index.js";
 
 /** Where a notice goes; `idempotencyKey` is the same on every try for one batch, so a host that takes one delivers it once. */
 export interface NoticeTarget {
@@ -31,6 +32,7 @@ export function noticeText(batch: BatchRecord): string {
     `[parallel-agents] Batch ${batch.batchId} has finished: ${summary}.`,
     failed.length ? `Not ok: ${shown}.` : "",
     `Collect the results with poll_until_complete {"batchId":"${batch.batchId}"}.`,
+    `Used ${usageSummary(batchUsage(batch))}.`,
   ]
     .filter(Boolean)
     .join(" ");

@@ -5,6 +5,7 @@
 // A stop is recorded first (durably, final) and carried out beside the loop; starts run beside
 // it too, so neither a slow host start nor a slow stop holds up the other runs.
 import type { StartedRun, Transcript, WaitResult } from "../runtime/port.js";
+import { admitNext } from "../pricing/index.js";
 import { correctiveMessage } from "../batch/json-contract.js";
 import { judgeAttempt } from "../batch/judge.js";
 import { afterRefusal, classifyHostError, firstModel, isHostNotReady, refusedReason } from "../batch/policy.js";
@@ -163,6 +164,13 @@ export class BatchScheduler extends RunBook {
     for (let i = this.index.firstOpen(); i < runs.length && this.index.live.size < options.maxConcurrency; i++) {
       const run = runs[i];
       if (run.state !== "queued" || run.spec.gate || run.stop || (run.notBefore ?? 0) > this.now()) continue;
+      const budget = admitNext(this.batch, i, this.nextModel(i));
+      if (budget.kind === "wait") continue;
+      if (budget.kind === "refuse") {
+        this.requestStop(i, "budget", budget.reason); // never started: it ends failed, naming the budget
+        this.wake();
+        continue;
+      }
       if (!this.claimSlot(i)) continue;
       this.beside(this.startAttempt(i)); // commits `running` before its first await
     }

@@ -5,6 +5,7 @@
 // final: no attempt starts after it, no follow-up is sent, and whatever ends the run afterwards
 // ends it in the stop's state. Pure: no I/O, no clock.
 import type { Usage } from "../runtime/port.js";
+import { totalTokens } from "../pricing/prices.js";
 import { type Attempt, type AttemptOutcome, type RunRecord, type RunState, type RunStop, STOPPED_STATE, TERMINAL_STATES } from "../batch/types.js";
 
 export type Transition =
@@ -121,4 +122,4 @@ function moveOn(run: RunRecord, next: NextState): RunRecord {
   return run;
 }
 
-const tokensOf = (u: Usage): number => u.inputTokens + u.outputTokens;
+const tokensOf = (u: Usage): number => totalTokens(u); // cache reads and writes count too

@@ -140,12 +140,27 @@ export function readTranscript(messages: unknown[]): Transcript {
     if (m.errorMessage) out.failure = m.errorMessage; // e.g. "400 ..." / "429 ..." from the provider
     usage.inputTokens += tokenField(m.usage, ["input", "inputTokens", "prompt_tokens", "input_tokens"]);
     usage.outputTokens += tokenField(m.usage, ["output", "outputTokens", "completion_tokens", "output_tokens"]);
+    addCacheAndHostCost(out, m.usage);
     // `model` is what OpenClaw asked for; `responseModel` is who answered, when the provider says otherwise.
     if (m.provider && m.model) out.modelUsed = `${m.provider}/${m.responseModel || m.model}`;
     const text = textOf(m.content);
     if (text.trim()) out.finalText = text;
   }
   return out;
+}
+
+/**
+ * Cache tokens (the host's `cacheRead`/`cacheWrite`) and the host's own cost figure. A host total of 0
+ * is trusted only when the provider billed it: the host default-fills zero rates for unpriced models.
+ */
+function addCacheAndHostCost(out: Transcript, usage: Record<string, unknown> | undefined): void {
+  const cacheRead = tokenField(usage, ["cacheRead", "cacheReadTokens", "cache_read_input_tokens"]);
+  const cacheWrite = tokenField(usage, ["cacheWrite", "cacheWriteTokens", "cache_creation_input_tokens"]);
+  if (cacheRead > 0) out.usage.cacheReadTokens = (out.usage.cacheReadTokens ?? 0) + cacheRead;
+  if (cacheWrite > 0) out.usage.cacheWriteTokens = (out.usage.cacheWriteTokens ?? 0) + cacheWrite;
+  const cost = usage?.cost as { total?: unknown; totalOrigin?: unknown } | undefined;
+  const total = typeof cost?.total === "number" && Number.isFinite(cost.total) && cost.total >= 0 ? cost.total : undefined;
+  if (total !== undefined && (total > 0 || cost?.totalOrigin === "provider-billed")) out.hostCostUsd = (out.hostCostUsd ?? 0) + total;
 }
 
 function tokenField(usage: Record<string, unknown> | undefined, names: string[]): number {

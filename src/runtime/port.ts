@@ -39,8 +39,12 @@ export type WaitResult =
   | { state: "timeout"; error?: string };
 
 export interface Usage {
+  /** Input tokens not served from the provider's prompt cache. */
   inputTokens: number;
   outputTokens: number;
+  /** Prompt tokens read from / written to the provider's cache (billed at their own rates). */
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
 }
 
 /** What the child's transcript says about its last run. */
@@ -50,6 +54,8 @@ export interface Transcript {
   /** `provider/model` of the last assistant message: the model that really answered. */
   modelUsed?: string;
   usage: Usage;
+  /** USD the host itself recorded for these replies, when it priced them (used for models we have no price for). */
+  hostCostUsd?: number;
   /** Failure text the host recorded instead of a reply, if any. */
   failure?: string;
 }

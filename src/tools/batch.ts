@@ -8,6 +8,7 @@ import type { Engine } from "../engine/engine.js";
 import { ToolInputError } from "../errors.js";
 import { checkPin, ladderNote, pinRefusal, resolveLadder, startingRung } from "../models/ladder.js";
 import { BudgetGuard, estimateBatch } from "../batch/cost.js";
+import { costCapRefusal } from "../pricing/index.js";
 import { compileContract } from "../batch/json-contract.js";
 import { firstModel } from "../batch/policy.js";
 import type { BatchOptions, BatchRecord, ResearchWorkflow, RunRecord, RunSpec } from "../batch/types.js";
@@ -110,14 +111,17 @@ function resolveModels(tool: string, specs: RunSpec[], options: BatchOptions, se
 export function submitBatch(engine: Engine, services: PluginServices, b: NewBatch) {
   const c = services.config;
   const { maxConcurrency = c.maxConcurrency, retries = c.retries, escalate = true, ladder = c.ladder, budget = c.budget } = b.call;
-  const options: BatchOptions = { maxConcurrency, retries, escalate, ladder, modelOverride: c.modelOverride, budget, prices: c.prices };
+  const defaultModel = services.defaultModel?.(callerAgent(b.ctx));
+  const options: BatchOptions = { maxConcurrency, retries, escalate, ladder, modelOverride: c.modelOverride, budget, prices: c.prices, ...(defaultModel ? { defaultModel } : {}) };
   const notes: string[] = [];
   const specs = resolveModels(b.tool, b.specs, options, services, notes, b.ctx);
   const runs: RunRecord[] = specs.map((spec) => ({ spec, state: "queued", attempts: [] }));
   const estimate = estimateBatch(
     runs.map((r) => ({ promptChars: r.spec.prompt.length, model: firstModel(r, options) })),
-    { prices: options.prices, defaultModel: options.ladder[0] },
+    { prices: options.prices, defaultModel: options.defaultModel },
   );
+  const unpriced = costCapRefusal(runs, options);
+  if (unpriced) throw new ToolInputError(`${b.tool}: ${unpriced}`);
   const refusal = new BudgetGuard(options.budget).wouldExceed(estimate);
   if (refusal) throw new ToolInputError(`${b.tool} refused before starting anything: ${refusal}. Raise budget.maxTokens / budget.maxCostUsd or send fewer tasks.`);
   const pinned = b.specs.some((s) => s.model);

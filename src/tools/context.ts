@@ -22,6 +22,8 @@ export interface PluginServices {
   registry(): Registry;
   /** What this gateway can run for the requesting agent (providers, credentials, allowed models), when the host says. */
   models?(agent?: RequestingAgent): HostModelView;
+  /** The model an agent's runs use when none is pinned (the gateway's config), when known. */
+  defaultModel?(agentId: string): string | undefined;
 }
 
 export function createServices(config: PluginConfig, models?: (agent?: RequestingAgent) => HostModelView): PluginServices {

@@ -1,9 +1,10 @@
 // Turns a batch into the tool result the model reads. Children's words are untrusted data: their
 // outputs and errors are fenced with delimiters they cannot forge, and a cut output says how to read
 // on (read-on.ts). Per-run states live under `details.runs`, never in reserved keys.
-import { type Attempt, type BatchRecord, type RunRecord, TERMINAL_STATES, batchTotals, isComplete } from "../batch/types.js";
+import { type Attempt, type BatchRecord, type RunRecord, TERMINAL_STATES, isComplete } from "../batch/types.js";
 import { ERROR_EXCERPT_CHARS, TEXT_PAGE_CHARS, fence, fencedPage, pageOf } from "./read-on.js";
 import { synthesisRun, synthesisText } from "./research-lanes.js";
+import { batchUsage, usageSummary } from "../pricing/index.js";
 
 const OUTPUT_CAP_CHARS = 16_000;
 
@@ -54,7 +55,7 @@ export function batchDetails(batch: BatchRecord) {
     complete,
     runs,
     counts: counts(batch.runs),
-    usage: batchTotals(batch),
+    usage: batchUsage(batch),
     ...(!complete && finished.length ? { partial: true, results: finished } : {}),
     ...(batch.notes.length ? { notes: [...batch.notes] } : {}),
   };
@@ -71,7 +72,7 @@ export function runText(batch: BatchRecord, run: RunRecord): string {
 /** The text the model reads: a summary line, then each run with its fenced output (cut ones say how to read on). */
 export function batchText(batch: BatchRecord, details: BatchDetails, next?: string): string {
   const c = details.counts;
-  const head = `Batch ${details.batchId}: ${details.complete ? "complete" : "not complete yet"} — ${c.ok} ok, ${c.failed} failed, ${c.timedOut} timed out, ${c.cancelled} cancelled, ${c.running} running, ${c.queued} queued; ${details.usage.tokens} tokens, $${details.usage.costUsd}.`;
+  const head = `Batch ${details.batchId}: ${details.complete ? "complete" : "not complete yet"} — ${c.ok} ok, ${c.failed} failed, ${c.timedOut} timed out, ${c.cancelled} cancelled, ${c.running} running, ${c.queued} queued; ${usageSummary(details.usage)}.`;
   const lines = [head];
   for (const n of details.notes ?? []) lines.push(`Note: ${n}`);
   for (const run of batch.runs) {

@@ -1,10 +1,11 @@
 // A research batch as the caller reads it: one result per lane, the synthesis, and every failed or
 // missing lane by name. The synthesis is only as honest as its model, so a failed topic that its
 // text leaves out gets a "Not covered" line from us. Also builds the synthesis input (as data).
-import { type BatchRecord, type RunRecord, batchTotals, isComplete } from "../batch/types.js";
+import { type BatchRecord, type RunRecord, isComplete } from "../batch/types.js";
 import { TEXT_PAGE_CHARS, fencedPage } from "./read-on.js";
 import { errorExcerpt, runText, runView } from "./render-result.js";
 import { failedLanes, lanes, synthesisRun, synthesisText } from "./research-lanes.js";
+import { batchUsage, usageSummary } from "../pricing/index.js";
 
 export { SYNTHESIS_LABEL } from "./research-lanes.js";
 
@@ -36,7 +37,7 @@ export function researchDetails(batch: BatchRecord) {
     results,
     ...(synth ? { synthesis: synthesisView(batch, synth) } : {}),
     failed,
-    usage: batchTotals(batch),
+    usage: batchUsage(batch),
   };
 }
 
@@ -61,6 +62,7 @@ export function researchText(batch: BatchRecord): string {
   if (d.failed.length) lines.push(`Failed or missing lanes: ${d.failed.map((f) => `${f.label} (${f.state})`).join(", ")}.`);
   const shown = d.results.slice(0, 40).map((r) => `${r.label} (${r.state})`).join(", ") + (d.results.length > 40 ? `, … (${d.results.length - 40} more)` : "");
   lines.push(`Lanes: ${shown}. Read one whole with poll_until_complete {"batchId":"${d.batchId}","label":"<lane label>"}.`);
+  lines.push(`Used ${usageSummary(d.usage)}.`);
   for (const n of batch.notes) lines.push(`Note: ${n}`);
   const synth = synthesisRun(batch);
   if (synth) {

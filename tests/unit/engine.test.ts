@@ -183,18 +183,23 @@ describe("retries and escalation", () => {
 
 describe("budgets and usage", () => {
   it("stops the batch with a clear message once the token budget is spent", async () => {
-    const rt = new MemoryRuntime(() => ({ delayMs: 10, usage: { inputTokens: 600, outputTokens: 100 } }));
-    const b = await setup(["a", "b", "c", "d"].map((l) => spec(l)), rt, { maxConcurrency: 1, budget: { maxTokens: 1000 } }).done();
-    expect(b.runs.map((r) => r.state)).toEqual(["ok", "ok", "failed", "failed"]);
-    expect(b.runs[3].error).toMatch(/budget|maxTokens/i);
-    expect(rt.runs).toHaveLength(2);
+    // 7,000 tokens an attempt: the first runs alone (its guess is ~3,800), the rest no longer fit 10,000.
+    const rt = new MemoryRuntime(() => ({ delayMs: 10, usage: { inputTokens: 6000, outputTokens: 1000 } }));
+    const b = await setup(["a", "b", "c", "d"].map((l) => spec(l)), rt, { maxConcurrency: 1, budget: { maxTokens: 10_000 } }).done();
+    expect(b.runs.map((r) => r.state)).toEqual(["ok", "failed", "failed", "failed"]);
+    expect(b.runs[3].error).toMatch(/^not started: budget maxTokens 10,000 has 3,000 tokens left/);
+    expect(rt.runs).toHaveLength(1);
   });
 
   it("a run stopped by the budget still counts the tokens it spent", async () => {
-    const rt = new MemoryRuntime((req) => (req.message.endsWith("big") ? { delayMs: 5, usage: { inputTokens: 5000, outputTokens: 0 } } : { hang: true, usage: { inputTokens: 300, outputTokens: 0 } }));
-    const b = await setup([spec("big"), spec("slow")], rt, { maxConcurrency: 2, budget: { maxTokens: 1000 } }).done();
-    expect(labelsOf(b)).toEqual({ big: "ok", slow: "failed" });
-    expect(b.runs[1].attempts[0]).toMatchObject({ outcome: "budget", tokens: 300 });
+    // "small" calibrates the estimate; "big" then overruns it while "slow" is running.
+    const rt = new MemoryRuntime((req) =>
+      req.message.endsWith("small") ? { delayMs: 5, usage: { inputTokens: 1000, outputTokens: 0 } }
+      : req.message.endsWith("big") ? { delayMs: 30, usage: { inputTokens: 30_000, outputTokens: 0 } }
+      : { hang: true, usage: { inputTokens: 300, outputTokens: 0 } });
+    const b = await setup([spec("small"), spec("big"), spec("slow")], rt, { maxConcurrency: 2, budget: { maxTokens: 20_000 } }).done();
+    expect(labelsOf(b)).toEqual({ small: "ok", big: "ok", slow: "failed" });
+    expect(b.runs[2].attempts[0]).toMatchObject({ outcome: "budget", tokens: 300 });
   });
 });
 

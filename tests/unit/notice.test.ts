@@ -68,7 +68,7 @@ describe("the notice text", () => {
     batch.runs.forEach((r, i) => (r.state = i < 22 ? "failed" : i === 22 ? "timed_out" : "ok"));
     const first20 = Array.from({ length: 20 }, (_, i) => `f${i}`).join(", ");
     expect(noticeText(batch)).toBe(
-      `[parallel-agents] Batch ${batch.batchId} has finished: 22 failed, 1 timed out, 1 ok. Not ok: ${first20}, … (3 more). Collect the results with poll_until_complete {"batchId":"${batch.batchId}"}.`,
+      `[parallel-agents] Batch ${batch.batchId} has finished: 22 failed, 1 timed out, 1 ok. Not ok: ${first20}, … (3 more). Collect the results with poll_until_complete {"batchId":"${batch.batchId}"}. Used 0 tokens, $0.00.`,
     );
     const twenty = batchOf(Array.from({ length: 20 }, (_, i) => spec(`f${i}`)));
     for (const r of twenty.runs) r.state = "failed";
@@ -78,7 +78,7 @@ describe("the notice text", () => {
   it("says nothing about failures when every run is ok", () => {
     const batch = batchOf([spec("a"), spec("b")]);
     for (const r of batch.runs) r.state = "ok";
-    expect(noticeText(batch)).toBe(`[parallel-agents] Batch ${batch.batchId} has finished: 2 ok. Collect the results with poll_until_complete {"batchId":"${batch.batchId}"}.`);
+    expect(noticeText(batch)).toBe(`[parallel-agents] Batch ${batch.batchId} has finished: 2 ok. Collect the results with poll_until_complete {"batchId":"${batch.batchId}"}. Used 0 tokens, $0.00.`);
   });
 });
 

@@ -68,13 +68,18 @@ describe("timeouts", () => {
 
 describe("budgets", () => {
   it("a spent token budget stops running and queued runs as failed, saying what was spent against which limit", async () => {
-    const rt = new MemoryRuntime((req) => (req.message.endsWith("big") ? { delayMs: 5, usage: { inputTokens: 1500, outputTokens: 0 } } : { hang: true }));
-    const t = track(setup([spec("big"), spec("slow"), spec("queued")], rt, { maxConcurrency: 2, budget: { maxTokens: 1000 } }));
+    // "small" calibrates the estimate (about 1,000 tokens an attempt), then "big" spends far more than
+    // estimated while "slow" is running: the overrun stops "slow" and fails "queued" unstarted.
+    const rt = new MemoryRuntime((req) =>
+      req.message.endsWith("small") ? { delayMs: 5, usage: { inputTokens: 1000, outputTokens: 0 } }
+      : req.message.endsWith("big") ? { delayMs: 50, usage: { inputTokens: 30_000, outputTokens: 0 } }
+      : { hang: true });
+    const t = track(setup([spec("small"), spec("big"), spec("slow"), spec("queued")], rt, { maxConcurrency: 2, budget: { maxTokens: 20_000 } }));
     const b = await t.done();
-    expect(labelsOf(b)).toEqual({ big: "ok", slow: "failed", queued: "failed" });
-    for (const r of b.runs.slice(1)) expect(r.error).toMatch(/^token budget exceeded: used .+ tokens, maxTokens is /);
-    expect(b.runs[1].attempts[0]).toMatchObject({ outcome: "budget" });
-    expect(b.runs[2].attempts).toEqual([]); // never started
+    expect(labelsOf(b)).toEqual({ small: "ok", big: "ok", slow: "failed", queued: "failed" });
+    for (const r of b.runs.slice(2)) expect(r.error).toMatch(/^token budget exceeded: used 31,000 tokens, maxTokens is 20,000/);
+    expect(b.runs[2].attempts[0]).toMatchObject({ outcome: "budget" });
+    expect(b.runs[3].attempts).toEqual([]); // never started
     expect(rt.live).toBe(0);
   });
 

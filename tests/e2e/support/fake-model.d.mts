@@ -4,12 +4,18 @@ export type FakeRequest = {
   startedAt: number; endedAt: number | null; aborted: boolean; lastUser: string;
   toolTurns: number; toolResults: number; lastTool: { name: string; text: string } | null; toolCount: number;
   reply: { kind: string; why: string; text?: string; status?: number; tools?: { name: string; args: string }[] };
+  /** The usage this answer reported (absent for errors, hangs and aborted requests). */
+  usage?: FakeUsage;
+};
+export type FakeUsage = {
+  prompt_tokens: number; completion_tokens: number; total_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
 };
 export type FakeRule = {
   model?: string | RegExp; match?: string; session?: string; subagent?: boolean; times?: number; name?: string;
   reply?: string; tool?: { name: string; args: unknown }; tools?: { name: string; args: unknown }[];
   delay?: number; error?: number; empty?: boolean; invalidJson?: boolean; hang?: boolean;
-  usage?: { prompt_tokens?: number; completion_tokens?: number };
+  usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number } };
 };
 export type FakeModel = {
   url: string; origin: string; port: number;

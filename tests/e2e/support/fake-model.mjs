@@ -101,6 +101,9 @@ export async function startFakeModel({ port = 0, host = "127.0.0.1", bodyLog } =
       completion_tokens: answer.usage?.completion_tokens ?? estimateTokens(outChars),
     };
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    // A scripted prompt-cache split (OpenAI shape: cached and cache-write tokens are part of prompt_tokens).
+    if (answer.usage?.prompt_tokens_details) usage.prompt_tokens_details = { ...answer.usage.prompt_tokens_details };
+    entry.usage = usage; // what this answer billed, for specs that check the plugin's cost figures
     const finishReason = toolCalls.length ? "tool_calls" : "stop";
 
     if (body.stream === false) {

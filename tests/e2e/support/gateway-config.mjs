@@ -40,11 +40,13 @@ export function inspectPluginDir(dir) {
  * @param {{home:string, workspace:string, logs:string}} p.dirs
  * @param {string[]} [p.models] fake model ids, exposed as fake/<id>
  * @param {string} [p.parentModel] the agent's default model id (one of models)
+ * @param {Record<string, {input:number, output:number, cacheRead?:number, cacheWrite?:number}>} [p.modelCosts]
+ *   per fake model id, its `cost` row (USD per million tokens) in the gateway's model table
  * @param {{dir:string, id:string, config?:object, subagent?:object, byConfig?:boolean}} [p.plugin]
  * @param {object} [p.overrides] deep-merged last
  * @param {string[]} [p.providers] provider ids, each serving every model (default ["fake"])
  */
-export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = DEFAULT_MODELS, parentModel = "parent", plugin, overrides, providers = ["fake"] }) {
+export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = DEFAULT_MODELS, parentModel = "parent", modelCosts = {}, plugin, overrides, providers = ["fake"] }) {
   const entries = { "memory-core": { config: { dreaming: { enabled: false } } } };
   const load = {};
   if (plugin) {
@@ -76,7 +78,7 @@ export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = D
       // Every provider points at the fake model (more than one: e.g. to cap or rate-limit one provider alone).
       providers: Object.fromEntries(providers.map((p) => [p, {
         baseUrl: fakeModelUrl, apiKey: "fake-key", api: "openai-completions",
-        models: models.map((id) => ({ id, name: `Fake ${id}`, contextWindow: 128000, maxTokens: 4096 })),
+        models: models.map((id) => ({ id, name: `Fake ${id}`, contextWindow: 128000, maxTokens: 4096, ...(modelCosts[id] ? { cost: modelCosts[id] } : {}) })),
       }])),
     },
   };

@@ -81,6 +81,7 @@ export async function pickPort() {
  *   providers    provider ids that all serve the fake models (default ["fake"])
  *   fakeModelUrl an already running fake model (…/v1); default: start one in-process (handle.fake)
  *   models       fake model ids (default parent, cheap, mid, strong) -> fake/<id>; parentModel: default "parent"
+ *   modelCosts   per fake model id, its `cost` row in the gateway's model table (USD per million tokens)
  *   warmup       run one throw-away turn before returning (default true)
  *   env          extra environment for the gateway and CLI
  *   readyTimeoutMs (default 90 s)
@@ -122,7 +123,7 @@ export async function startGateway(opts = {}) {
     ...opts.env,
   };
   const config = buildGatewayConfig({
-    port, token, fakeModelUrl: fakeUrl, dirs, models, parentModel: opts.parentModel, providers: opts.providers,
+    port, token, fakeModelUrl: fakeUrl, dirs, models, parentModel: opts.parentModel, providers: opts.providers, modelCosts: opts.modelCosts,
     plugin: plugin && { ...plugin, config: opts.pluginConfig, subagent: opts.subagent, byConfig: install !== "link" },
     overrides: opts.config,
   });

@@ -18,7 +18,7 @@ export type Details = {
   complete: boolean;
   runs: Run[];
   counts: Record<string, number>;
-  usage: { tokens: number; costUsd: number };
+  usage: { tokens: number; costUsd: number; baselineModel?: string; baselineCostUsd?: number; savedUsd?: number; unpriced?: string[] };
   partial?: boolean;
   results?: Run[];
   notes?: string[];
