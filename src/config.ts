@@ -31,6 +31,7 @@ export const ConfigSchema = Type.Object(
     rolesDir: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
     maxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
     notify: Type.Optional(Type.Union([Type.Literal("auto"), Type.Literal("off")])),
+    adaptiveLadder: Type.Optional(Type.Boolean()),
     retention: Type.Optional(
       Type.Object(
         { maxBatches: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })), maxAgeHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
@@ -57,6 +58,8 @@ export interface PluginConfig {
   /** "auto": tell the requester session when a batch it did not collect ends; "off": never. */
   notify: "auto" | "off";
   retention: { maxBatches: number; maxAgeMs: number };
+  /** A role whose starting rung keeps failing starts one rung up (src/ladder-learning/); false turns it off. */
+  adaptiveLadder: boolean;
   /** The operator allowed model overrides (`plugins.entries.parallel-agents.subagent.allowModelOverride`). */
   modelOverride: boolean;
 }
@@ -80,6 +83,7 @@ export function resolveConfig(raw: RawConfig | undefined, hostConfig?: unknown):
     rolesDir: c.rolesDir,
     maxDepth: c.maxDepth ?? 1,
     notify: c.notify ?? "auto",
+    adaptiveLadder: c.adaptiveLadder !== false,
     retention: { maxBatches: c.retention?.maxBatches ?? 200, maxAgeMs: (c.retention?.maxAgeHours ?? 168) * 3600_000 },
     modelOverride: entry?.subagent?.allowModelOverride === true,
   };

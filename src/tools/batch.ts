@@ -12,6 +12,7 @@ import { compileContract } from "../batch/json-contract.js";
 import { firstModel } from "../batch/policy.js";
 import type { BatchOptions, BatchRecord, ResearchWorkflow, RunRecord, RunSpec } from "../batch/types.js";
 import type { Registry } from "../roles/registry.js";
+import { learnStarts } from "../ladder-learning/index.js";
 import { type PluginServices, type ToolCallContext, callerAgent } from "./context.js";
 import type { SpawnSchema, TaskSchema } from "./schemas.js";
 
@@ -70,7 +71,7 @@ function wrap<T>(at: string, body: () => T): T {
 }
 
 /** The batch options a call may set (the rest come from the plugin config). */
-type BatchCall = Pick<Static<typeof SpawnSchema>, "maxConcurrency" | "retries" | "escalate" | "ladder" | "budget" | "notify">;
+type BatchCall = Pick<Static<typeof SpawnSchema>, "maxConcurrency" | "retries" | "escalate" | "ladder" | "budget" | "notify" | "adaptive">;
 
 export interface NewBatch {
   tool: string;
@@ -108,7 +109,12 @@ export function submitBatch(engine: Engine, services: PluginServices, b: NewBatc
   const { maxConcurrency = c.maxConcurrency, retries = c.retries, escalate = true, ladder = c.ladder, budget = c.budget } = b.call;
   const options: BatchOptions = { maxConcurrency, retries, escalate, ladder, modelOverride: c.modelOverride, budget, prices: c.prices };
   const notes: string[] = [];
-  const specs = resolveModels(b.tool, b.specs, options, services, notes);
+  const agentId = callerAgent(b.ctx);
+  const learning = learnStarts(resolveModels(b.tool, b.specs, options, services, notes), options, {
+    store: engine.store, agentId, configured: c.adaptiveLadder, call: b.call.adaptive, explicitLadder: b.call.ladder !== undefined, random: services.random,
+  });
+  const specs = learning.specs;
+  notes.push(...learning.notes);
   const runs: RunRecord[] = specs.map((spec) => ({ spec, state: "queued", attempts: [] }));
   const estimate = estimateBatch(
     runs.map((r) => ({ promptChars: r.spec.prompt.length, model: firstModel(r, options) })),
@@ -123,7 +129,7 @@ export function submitBatch(engine: Engine, services: PluginServices, b: NewBatc
     createdAt: Date.now(),
     owner: "",
     requester: b.ctx.sessionKey ?? "unknown",
-    agentId: callerAgent(b.ctx),
+    agentId,
     depth: b.depth,
     options,
     runs,

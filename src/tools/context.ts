@@ -19,6 +19,8 @@ export interface PluginServices {
   registry(): Registry;
   /** What this gateway can run (providers, credentials, allowed models), when the host says. */
   models?(): HostModelView;
+  /** Randomness of the adaptive ladder's exploration (tests inject it); Math.random otherwise. */
+  random?: () => number;
 }
 
 export function createServices(config: PluginConfig, models?: () => HostModelView): PluginServices {
