@@ -6,6 +6,8 @@ import { callerAgent, ownBatch } from "../tools/context.js";
 import { formatCancel, formatDoctor, formatShow, formatStatus } from "./format.js";
 import { type GatewayMethodDeps, liveDoctor } from "./gateway-methods.js";
 import { showView, statusView } from "./views.js";
+import { formatStats } from "../stats/format.js";
+import { statsView } from "../stats/view.js";
 
 export const CHAT_COMMAND = "parallel-agents";
 
@@ -13,6 +15,7 @@ const USAGE = [
   `/${CHAT_COMMAND} — this agent's parallel-agents batches:`,
   `  /${CHAT_COMMAND} status             open and recent batches`,
   `  /${CHAT_COMMAND} show <batchId>     one batch, run by run, with every attempt`,
+  `  /${CHAT_COMMAND} stats [since]      models, roles, savings and learned starts (since e.g. 7d)`,
   `  /${CHAT_COMMAND} cancel <batchId> [label ...]   stop its queued and running runs`,
   `  /${CHAT_COMMAND} doctor             store health, usable ladder rungs, settings`,
 ].join("\n");
@@ -36,7 +39,7 @@ export interface ChatCommandApi {
 export function registerChatCommand(api: ChatCommandApi, deps: GatewayMethodDeps): void {
   api.registerCommand?.({
     name: CHAT_COMMAND,
-    description: "This agent's parallel-agents batches: status, show <batchId>, cancel <batchId>, doctor",
+    description: "This agent's parallel-agents batches: status, show <batchId>, stats [since], cancel <batchId>, doctor",
     acceptsArgs: true,
     handler: async (ctx) => ({ text: await answerChatCommand(ctx, deps) }),
   });
@@ -46,17 +49,27 @@ export function registerChatCommand(api: ChatCommandApi, deps: GatewayMethodDeps
 export async function answerChatCommand(ctx: ChatCommandContext, deps: GatewayMethodDeps): Promise<string> {
   const [sub = "status", id, ...labels] = (ctx.args ?? "").trim().split(/\s+/).filter(Boolean);
   if (sub === "doctor") return formatDoctor(liveDoctor(deps));
-  if (!["status", "show", "cancel"].includes(sub)) return `Unknown subcommand "${sub}".\n${USAGE}`;
+  if (!["status", "show", "stats", "cancel"].includes(sub)) return `Unknown subcommand "${sub}".\n${USAGE}`;
   const engine = currentEngine();
   if (!engine?.running) return "The parallel-agents engine is not running in this gateway (its service did not start); see the gateway log.";
   const agent = callerAgent(ctx);
   if (sub === "status") return formatStatus({ source: `gateway, agent ${agent}`, ...statusView(engine.store, (b) => engine.get(b), 20, Date.now(), agent) });
+  if (sub === "stats") return answerStats(engine.store, agent, id);
   if (!id) return `/${CHAT_COMMAND} ${sub} needs a batchId.\n${USAGE}`;
   try {
     const batch = ownBatch(`/${CHAT_COMMAND} ${sub}`, engine, id, ctx);
     if (sub === "show") return formatShow(showView(batch));
     const stopped = await engine.cancel(batch.batchId, labels.length ? labels : undefined);
     return formatCancel({ stopped, batch: showView(engine.get(batch.batchId) ?? batch) });
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** `/parallel-agents stats [since]`: this agent's stats only. */
+function answerStats(store: Parameters<typeof statsView>[0], agentId: string, since?: string): string {
+  try {
+    return formatStats({ source: `gateway, agent ${agentId}`, ...statsView(store, { agentId, since }) });
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
