@@ -3,10 +3,11 @@
 // with ctx = { root, quick, log }. Add a section (e.g. the real-gateway comparison) by
 // writing bench/sections/<id>.mjs and listing it here; `--only <id>` then selects it.
 import continueSection from "./continue.mjs";
+import cost from "./cost.mjs";
 import engineScale from "./engine-scale.mjs";
 import floor from "./floor.mjs";
 import gateway from "./gateway.mjs";
 import pluginCost from "./plugin-cost.mjs";
 import templates from "./templates.mjs";
 
-export const SECTIONS = [pluginCost, engineScale, templates, gateway, floor, continueSection];
+export const SECTIONS = [pluginCost, engineScale, templates, gateway, floor, continueSection, cost];
