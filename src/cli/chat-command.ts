@@ -54,7 +54,7 @@ export async function answerChatCommand(ctx: ChatCommandContext, deps: GatewayMe
   if (!engine?.running) return "The parallel-agents engine is not running in this gateway (its service did not start); see the gateway log.";
   const agent = callerAgent(ctx);
   if (sub === "status") return formatStatus({ source: `gateway, agent ${agent}`, ...statusView(engine.store, (b) => engine.get(b), 20, Date.now(), agent) });
-  if (sub === "stats") return answerStats(engine.store, agent, id);
+  if (sub === "stats") return answerStats(engine.store, { agentId: agent, since: id, adaptiveLadder: deps.config.adaptiveLadder });
   if (!id) return `/${CHAT_COMMAND} ${sub} needs a batchId.\n${USAGE}`;
   try {
     const batch = ownBatch(`/${CHAT_COMMAND} ${sub}`, engine, id, ctx);
@@ -67,9 +67,9 @@ export async function answerChatCommand(ctx: ChatCommandContext, deps: GatewayMe
 }
 
 /** `/parallel-agents stats [since]`: this agent's stats only. */
-function answerStats(store: Parameters<typeof statsView>[0], agentId: string, since?: string): string {
+function answerStats(store: Parameters<typeof statsView>[0], options: { agentId: string; since?: string; adaptiveLadder: boolean }): string {
   try {
-    return formatStats({ source: `gateway, agent ${agentId}`, ...statsView(store, { agentId, since }) });
+    return formatStats({ source: `gateway, agent ${options.agentId}`, ...statsView(store, options) });
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }

@@ -144,7 +144,8 @@ export function registerCommands(program: Cmd, deps: CliDeps): void {
     .option("--agent <agentId>", "one agent's batches only")
     .action(async (opts: Opts) => {
       const params = { ...(opts.since ? { since: opts.since } : {}), ...(opts.agent ? { agentId: opts.agent } : {}) };
-      done(await runCommand(deps, METHODS.stats, params, opts, (store) => ({ source, ...statsView(store, params) }), formatStats));
+      const offline = (store: BatchStore) => ({ source, ...statsView(store, { ...params, adaptiveLadder: pluginConfig(deps).adaptiveLadder }) });
+      done(await runCommand(deps, METHODS.stats, params, opts, offline, formatStats));
     });
 
   withGatewayOptions(root.command("cancel").description("Stop a batch's queued and running runs (needs the running gateway)"))

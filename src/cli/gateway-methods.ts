@@ -106,7 +106,8 @@ export function registerGatewayMethods(api: GatewayMethodApi, deps: GatewayMetho
     wrap((params) => {
       const agentId = param(params, "agentId");
       if (agentId !== undefined && (typeof agentId !== "string" || !agentId.trim())) throw new MethodError("INVALID_REQUEST", "agentId must be a non-empty string");
-      return { source: "gateway", ...statsView(engine().store, { since: param(params, "since") as string | number | undefined, agentId: agentId?.trim() }) };
+      const since = param(params, "since") as string | number | undefined;
+      return { source: "gateway", ...statsView(engine().store, { since, agentId: agentId?.trim(), adaptiveLadder: deps.config.adaptiveLadder }) };
     }),
     { scope: "operator.read" },
   );

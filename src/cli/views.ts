@@ -99,7 +99,7 @@ export function doctorView(input: DoctorInput) {
       const { store, close } = input.openStore();
       try {
         health = { ok: true, batches: store.list(100_000).length, open: store.openBatchIds().length };
-        learned = learnedStarts(store).map((l) => ({ ...l, note: learnedNote(l) }));
+        if (input.config.adaptiveLadder) learned = learnedStarts(store).map((l) => ({ ...l, note: learnedNote(l) }));
       } finally {
         if (close) store.close();
       }

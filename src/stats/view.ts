@@ -16,6 +16,8 @@ export interface StatsOptions {
   /** Batches created at or after this: epoch ms, or a duration back from now ("7d") or a date. */
   since?: number | string;
   now?: number;
+  /** `adaptiveLadder: false` in the config: no start is learned, so none is listed. */
+  adaptiveLadder?: boolean;
 }
 
 /** Batches read at most (retention keeps 200 by default). */
@@ -137,7 +139,7 @@ export function statsView(store: BatchStore, options: StatsOptions = {}) {
       }))
       .sort((a, b) => b.runs - a.runs || a.role.localeCompare(b.role)),
     totals,
-    learnedStarts: learnedStarts(store, options.agentId).map((l: AgentLearnedStart) => ({ ...l, note: learnedNote(l) })),
+    learnedStarts: options.adaptiveLadder === false ? [] : learnedStarts(store, options.agentId).map((l: AgentLearnedStart) => ({ ...l, note: learnedNote(l) })),
   };
 }
 

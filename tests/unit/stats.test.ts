@@ -114,6 +114,7 @@ describe("statsView", () => {
       { agentId: "main", role: "researcher", from: "m/cheap", to: "m/mid", failed: 6, of: 6, note: "researcher starts on m/mid: m/cheap failed 6 of its last 6 researcher runs" },
     ]);
     expect(statsView(store, { agentId: "other", now: NOW }).learnedStarts).toEqual([]);
+    expect(statsView(store, { now: NOW, adaptiveLadder: false }).learnedStarts).toEqual([]);
     expect(formatStats(v)).toContain("[main] researcher starts on m/mid: m/cheap failed 6 of its last 6 researcher runs");
   });
 
@@ -235,6 +236,8 @@ describe("where stats are shown", () => {
     expect(doctor.learnedStarts).toMatchObject([{ agentId: "main", role: "researcher", from: "m/cheap", to: "m/mid", failed: 5, of: 5 }]);
     expect(formatDoctor(doctor)).toContain("learned starts:\n  [main] researcher starts on m/mid: m/cheap failed 5 of its last 5 researcher runs");
     const off = offlineDoctor({ hostConfig: {}, pluginConfig: { adaptiveLadder: false }, stateDir: () => state });
+    expect(off.learnedStarts).toEqual([]);
     expect(formatDoctor(off)).toContain("adaptiveLadder: false (off: every role starts on its own rung)");
+    expect(formatDoctor(off)).toContain("learned starts: none");
   });
 });
