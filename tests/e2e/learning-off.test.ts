@@ -27,7 +27,7 @@ describe("adaptiveLadder: false", () => {
   });
 
   it("doctor says the adaptive ladder is off and lists no learned start", async () => {
-    const r = await gw().cli(["parallel-agents", "doctor", "--json"], { timeoutMs: 90_000 });
+    const r = await gw().cli(["parallel-agents", "doctor", "--json"], { timeoutMs: 240_000 });
     expect(r.code, r.stderr).toBe(0);
     const d = JSON.parse(r.stdout.slice(r.stdout.indexOf("{")));
     expect(d.adaptiveLadder).toBe(false);
