@@ -45,6 +45,10 @@ describe("startVerdict: what a finished run says about the rung it started on", 
     expect(startVerdict(run("cancelled", [attempt("m/cheap", "interrupted"), attempt("m/cheap", "cancelled")]))).toBeUndefined();
   });
 
+  it("an attempt that never ended (a run ended around it) is no evidence", () => {
+    expect(startVerdict(run("failed", [attempt("m/cheap", undefined)]))).toBeUndefined();
+  });
+
   it("an interruption before an ok on the same rung is still a pass", () => {
     expect(startVerdict(run("ok", [attempt("m/cheap", "interrupted"), attempt("m/cheap", "ok")]))).toEqual({ start: "m/cheap", failed: false });
   });
@@ -147,9 +151,25 @@ describe("adaptStarts: applying learned starts to a batch's runs", () => {
   });
 
   it("a tier past the top of a short usable ladder counts as its top rung", () => {
-    const out = adaptStarts({ specs: [spec("r", { role: "researcher", tier: 5 })], ladder: ["m/cheap", "m/mid"], history: () => new Map([["researcher", Array(5).fill(fail("m/mid"))]]), random: () => 0.5 });
+    const asked: Map<string, string>[] = [];
+    const history = (wanted: Map<string, string>) => (asked.push(wanted), new Map([["researcher", Array(5).fill(fail("m/mid"))]]));
+    const out = adaptStarts({ specs: [spec("r", { role: "researcher", tier: 5 })], ladder: ["m/cheap", "m/mid"], history, random: () => 0.5 });
+    expect(asked).toEqual([new Map([["researcher", "m/mid"]])]);
     expect(out.specs[0].tier).toBe(5);
     expect(out.notes).toEqual([]);
+  });
+
+  it("with no usable rung nothing is learnable and the history is not read", () => {
+    const history = vi.fn(() => new Map());
+    const specs = [spec("r", { role: "researcher" })];
+    expect(adaptStarts({ specs, ladder: [], history, random: () => 0.5 }).specs).toEqual(specs);
+    expect(history).not.toHaveBeenCalled();
+  });
+
+  it("only runs of the role on the learned rung move; the same role started higher keeps its start", () => {
+    const specs = [spec("high", { role: "researcher", tier: 1 }), spec("low", { role: "researcher" })];
+    const out = adaptStarts({ specs, ladder: LADDER, history: () => new Map([["researcher", Array(5).fill(fail())]]), random: () => 0.5 });
+    expect(out.specs.map((x) => [x.label, x.tier, x.learnedFrom])).toEqual([["high", 1, undefined], ["low", 1, "m/cheap"]]);
   });
 
   it("learning is on unless the config or the call turns it off, the call gives its own ladder, or models cannot be chosen", () => {
@@ -188,6 +208,26 @@ describe("the evidence in the store", () => {
     expect(roleHistory(store, "other", new Map([["researcher", "m/cheap"]])).get("researcher")).toEqual([fail()]);
   });
 
+  it("roleHistory orders a batch's runs by when they ended, skips runs never started and roles not asked about", () => {
+    const late = finished("late", [["m/cheap", "ok"]]);
+    const early = finished("early", [["m/cheap", "invalid_json"], ["m/mid", "ok"]]);
+    for (const a of late.attempts) a.endedAt = 9_000_000;
+    const never: RunRecord = { spec: spec("never", { role: "researcher" }), state: "cancelled", attempts: [] };
+    const coder = finished("coder", [["m/mid", "ok"]], { role: "coder" });
+    const store = storeWith({ runs: [late, never, early, coder] });
+    expect(roleHistory(store, "main", new Map([["researcher", "m/cheap"]])).get("researcher")).toEqual([pass(), fail()]);
+  });
+
+  it("roleHistory reads on until every role asked about has a full window on its own rung", () => {
+    const olderCheap = Array.from({ length: 3 }, (_, i) => finished(`c${i}`, [["m/cheap", "invalid_json"], ["m/mid", "ok"]]));
+    const newerOnMid = Array.from({ length: 10 }, (_, i) => finished(`m${i}`, [["m/mid", "ok"]], { learnedFrom: "m/cheap" }));
+    const coders = Array.from({ length: 10 }, (_, i) => finished(`k${i}`, [["m/mid", "ok"]], { role: "coder" }));
+    const store = storeWith({ runs: olderCheap }, { runs: [...newerOnMid, ...coders] });
+    const h = roleHistory(store, "main", new Map([["researcher", "m/cheap"], ["coder", "m/mid"]]));
+    expect(h.get("researcher")!.filter((v) => v.start === "m/cheap")).toEqual([fail(), fail(), fail()]);
+    expect(h.get("coder")).toHaveLength(10);
+  });
+
   it("roleHistory stops reading once every role has a full window on its rung", () => {
     const ten = Array.from({ length: 10 }, (_, i) => finished(`n${i}`, [["m/cheap", "ok"]]));
     const store = storeWith({ runs: [finished("older", [["m/cheap", "invalid_json"], ["m/mid", "ok"]])] }, { runs: ten });
@@ -206,6 +246,19 @@ describe("the evidence in the store", () => {
     );
     expect(learnedStarts(store)).toEqual([{ agentId: "main", role: "researcher", from: "m/cheap", to: "m/mid", failed: 5, of: 5 }]);
     expect(learnedStarts(store, "other")).toEqual([]);
+  });
+
+  it("learnedStarts judges the rung of the newest run (a pin or a later ladder change counts as such), ignores free-form tasks and never-started runs", () => {
+    const failingCheap = Array.from({ length: 5 }, (_, i) => finished(`f${i}`, [["m/cheap", "invalid_json"], ["m/mid", "ok"]]));
+    const freeFailing = Array.from({ length: 5 }, (_, i) => finished(`t${i}`, [["m/cheap", "invalid_json"], ["m/mid", "ok"]], { role: undefined }));
+    const never: RunRecord = { spec: spec("never", { role: "researcher" }), state: "cancelled", attempts: [] };
+    const pinnedOnly = finished("p", [["m/strong", "invalid_json"]], { role: "coder", model: "m/strong" });
+    // The newest researcher run starts on mid (its role's tier went up): cheap's old failures no longer apply.
+    const store = storeWith(
+      { runs: [...failingCheap, ...freeFailing] },
+      { runs: [never, finished("pin-first", [["m/strong", "ok"]], { model: "m/strong" }), finished("now-on-mid", [["m/mid", "ok"]], { tier: 1 }), pinnedOnly] },
+    );
+    expect(learnedStarts(store)).toEqual([]);
   });
 });
 
