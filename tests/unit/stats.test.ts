@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { Attempt, AttemptOutcome, BatchRecord, RunRecord, RunSpec } from "../../src/batch/types.js";
 import { answerChatCommand } from "../../src/cli/chat-command.js";
-import { offlineDoctor, runCommand } from "../../src/cli/commands.js";
+import { type Cmd, offlineDoctor, registerCommands } from "../../src/cli/commands.js";
 import { formatDoctor } from "../../src/cli/format.js";
 import { registerGatewayMethods } from "../../src/cli/gateway-methods.js";
 import { storeDirOf } from "../../src/cli/views.js";
@@ -162,6 +162,23 @@ describe("parseSince", () => {
   });
 });
 
+/** The registered `stats` command's action, from the command tree registerCommands builds. */
+function statsCommand(deps: Parameters<typeof registerCommands>[1]): (opts: Record<string, unknown>) => Promise<unknown> {
+  const actions = new Map<string, (...a: any[]) => unknown>();
+  const node = (name: string): Cmd => {
+    const self: Cmd = {
+      command: (n) => node(n),
+      description: () => self,
+      argument: () => self,
+      option: () => self,
+      action: (fn) => (actions.set(name, fn), self),
+    };
+    return self;
+  };
+  registerCommands(node("root"), deps);
+  return async (opts) => actions.get("stats")!(opts);
+}
+
 describe("where stats are shown", () => {
   const deps = { config: resolveConfig({ ladder: ["m/cheap", "m/mid", "m/strong"] }), hostConfig: () => ({}), host: () => ({}) };
 
@@ -226,11 +243,24 @@ describe("where stats are shown", () => {
     store.close();
     const out: string[] = [];
     const err: string[] = [];
-    const cli = { hostConfig: {}, stateDir: () => state, out: (t: string) => out.push(t), err: (t: string) => err.push(t), call: async () => ({ ok: false as const, unreachable: true, message: "down" }) };
-    const { statsView: view } = await import("../../src/stats/view.js");
-    const code = await runCommand(cli, "parallel-agents.stats", { since: "7d" }, { json: true }, (s) => view(s, { since: "7d" }), () => "");
-    expect(code).toBe(0);
-    expect(JSON.parse(out[0]).totals).toMatchObject({ batches: 1, runs: 5 });
+    const asked: unknown[] = [];
+    const call = async (method: string, params: unknown) => (asked.push([method, params]), { ok: false as const, unreachable: true, message: "down" });
+    const stats = statsCommand({ hostConfig: {}, stateDir: () => state, out: (t: string) => void out.push(t), err: (t: string) => void err.push(t), call });
+    await stats({ json: true, since: "7d", agent: "main" });
+    expect(asked).toEqual([["parallel-agents.stats", { since: "7d", agentId: "main" }]]);
+    expect(err.join("\n")).toMatch(/gateway not reachable \(down\); reading .*batches\.sqlite read-only/);
+    const view = JSON.parse(out[0]);
+    expect(view).toMatchObject({ source: "store (read-only; gateway not reachable)", scope: { agentId: "main" }, totals: { batches: 1, runs: 5 } });
+    expect(view.learnedStarts).toHaveLength(1);
+    await stats({});
+    expect(out[1]).toMatch(/^parallel-agents stats \(all agents, all stored batches; from store/);
+    await stats({ since: "whenever" });
+    expect(err.at(-1)).toMatch(/since: "whenever" is not a duration or a date/);
+    expect(process.exitCode).toBe(1);
+    process.exitCode = 0;
+    const statsOff = statsCommand({ hostConfig: {}, pluginConfig: { adaptiveLadder: false }, stateDir: () => state, out: (t: string) => void out.push(t), err: () => undefined, call });
+    await statsOff({ json: true });
+    expect(JSON.parse(out.at(-1)!).learnedStarts).toEqual([]);
     const doctor = offlineDoctor({ hostConfig: {}, stateDir: () => state });
     expect(doctor.adaptiveLadder).toBe(true);
     expect(doctor.learnedStarts).toMatchObject([{ agentId: "main", role: "researcher", from: "m/cheap", to: "m/mid", failed: 5, of: 5 }]);
