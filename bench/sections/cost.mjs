@@ -6,7 +6,7 @@
 //   in process (default)   the whole plugin (tools, engine, SQLite store) on the in-memory host whose
 //                          scripted model answers each rung after its latency (bench/probes/cost-case.mjs),
 //                          one fresh Node 24 process per repeat; medians over the repeats
-//   real gateway           BENCH_COST_GATEWAY=1: one OpenClaw gateway with the scripted fake model (rules
+//   real gateway           BENCH_COST_GATEWAY=1 (=only: without the in-process driver): one OpenClaw gateway with the scripted fake model (rules
 //                          with per-rung delays) and plugin `prices`; one repeat (slow on a shared machine)
 // Cost is the plugin's own figure (details.usage.costUsd); makespan is the wall time of the workload's
 // batches (each call waits for its batch), summed.
@@ -49,14 +49,18 @@ async function inProcess(root, repeats, log) {
   return samples;
 }
 
-async function realGateway(log) {
+async function realGateway(root, log) {
   log("  real gateway: starting (provisions openclaw + Node 24 on first use)");
   const gw = await startGateway({
     name: "bench-cost",
+    pluginDir: root, // the built plugin (npm run bench builds first), staged like an install
     pluginConfig: { ladder: ladderOf("fake"), prices: pricesOf("fake"), retries: 2 },
     subagent: { allowModelOverride: true },
     config: { agents: { defaults: { subagents: { maxConcurrent: 20, maxChildrenPerAgent: 20 } } } },
   });
+  // Stopped from outside (Ctrl-C, a timeout): the gateway goes down with the bench, never left running.
+  const onSignal = (sig) => void gw.stop().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   const ok = (rung) => ({ name: `${rung}-ok`, model: `fake/${rung}`, subagent: true, match: "BENCHCOST", reply: RESEARCH, delay: GATEWAY_LATENCY_MS[rung] });
   gw.fake.script([
     { name: "cheap-fails", model: "fake/cheap", subagent: true, match: "FAILCHEAP", reply: "Here is what I found: the topic is broad.", delay: GATEWAY_LATENCY_MS.cheap },
@@ -75,6 +79,7 @@ async function realGateway(log) {
       for (const [variant, s] of Object.entries(acc)) samples.push({ workload: w.id, variant, repeat: 0, ...s });
     }
   } finally {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
     await gw.stop();
   }
   return samples;
@@ -100,20 +105,24 @@ export default {
   async run({ root, quick, log }) {
     const repeats = quick ? 3 : 5;
     const shape = `${BATCHES} batches x ${TASKS} researcher runs per workload and variant, maxConcurrency ${CONCURRENCY}`;
-    const mem = tableOf(`Cost, in process (plugin + SQLite store + in-memory host; latency cheap/mid/strong 200/400/800 ms): ${shape}; medians over ${repeats} fresh processes`, await inProcess(root, repeats, log), "m");
-    const tables = [mem.table];
+    const withGateway = ["1", "only"].includes(process.env.BENCH_COST_GATEWAY ?? "");
+    const tables = [];
     const targets = [];
     const target = (r, w, key, name) => {
       const value = r.ratio(w, key);
       targets.push({ name, target: `<= ${TARGET[w]}x fixed`, value: round(value, 3), unit: "x", met: value <= TARGET[w] });
     };
-    target(mem, "fails", "costUsd", "adaptive cost, cheap fails 80%");
-    target(mem, "fails", "makespanMs", "adaptive makespan, cheap fails 80%");
-    target(mem, "succeeds", "costUsd", "adaptive cost, cheap succeeds");
-    target(mem, "succeeds", "makespanMs", "adaptive makespan, cheap succeeds");
+    if (process.env.BENCH_COST_GATEWAY !== "only") {
+      const mem = tableOf(`Cost, in process (plugin + SQLite store + in-memory host; latency cheap/mid/strong 200/400/800 ms): ${shape}; medians over ${repeats} fresh processes`, await inProcess(root, repeats, log), "m");
+      tables.push(mem.table);
+      target(mem, "fails", "costUsd", "adaptive cost, cheap fails 80%");
+      target(mem, "fails", "makespanMs", "adaptive makespan, cheap fails 80%");
+      target(mem, "succeeds", "costUsd", "adaptive cost, cheap succeeds");
+      target(mem, "succeeds", "makespanMs", "adaptive makespan, cheap succeeds");
+    }
     let gateway;
-    if (process.env.BENCH_COST_GATEWAY === "1") {
-      const samples = await realGateway(log);
+    if (withGateway) {
+      const samples = await realGateway(root, log);
       gateway = tableOf(`Cost, real gateway (scripted fake model, latency cheap/mid/strong ${Object.values(GATEWAY_LATENCY_MS).join("/")} ms): ${shape}; one run`, samples, "fake");
       tables.push(gateway.table);
       target(gateway, "fails", "costUsd", "gateway: adaptive cost, cheap fails 80%");
@@ -126,7 +135,7 @@ export default {
       notes: [
         `prices (USD per million tokens, input/output): cheap ${RUNG_PRICES.cheap.input}/${RUNG_PRICES.cheap.output}, mid ${RUNG_PRICES.mid.input}/${RUNG_PRICES.mid.output}, strong ${RUNG_PRICES.strong.input}/${RUNG_PRICES.strong.output} (plugin \`prices\`)`,
         "the adaptive variant's first batch has no history and runs like the fixed ladder; about 1 in 10 of its later runs still start on cheap (exploration, Math.random)",
-        ...(process.env.BENCH_COST_GATEWAY === "1" ? [] : ["the real-gateway driver runs with BENCH_COST_GATEWAY=1 (node bench/run.mjs --only cost)"]),
+        ...(withGateway ? [] : ["the real-gateway driver runs with BENCH_COST_GATEWAY=1 (node bench/run.mjs --only cost)"]),
       ],
       targets,
       data: { batches: BATCHES, tasks: TASKS, concurrency: CONCURRENCY, prices: RUNG_PRICES },
