@@ -1,5 +1,5 @@
-// The cost section's workloads, shared by its two drivers (bench/sections/cost.mjs): the plugin in
-// process over the in-memory runtime (bench/probes/cost-case.mjs) and a real gateway on the fake model.
+// The cost section's workloads (bench/sections/cost.mjs), run by bench/probes/cost-case.mjs; `call`
+// is the seam, so another host (a real gateway) can drive the same batches.
 // Three variants run the same batches, each as its own agent (the adaptive ladder learns per agent, so
 // no variant learns from another's runs), interleaved batch by batch so a slow moment of the shared
 // machine hits all three alike:
