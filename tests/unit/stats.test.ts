@@ -99,6 +99,14 @@ describe("statsView", () => {
     expect(statsView(store, { now: NOW }).scope).toEqual({ agentId: null, since: null });
   });
 
+  it("runs on the agent's default model count as \"default\"; runs never started count as runs but not in mean attempts; since includes its own instant", () => {
+    const b = batch([run("ok", [attempt(undefined, "ok", 10)], { role: "writer" }), run("cancelled", [], { role: "writer" })], { createdAt: NOW - DAY });
+    const v = statsView(storeWith(b), { since: NOW - DAY, now: NOW });
+    expect(v.models.map((m) => m.model)).toEqual(["default"]);
+    expect(v.roles).toEqual([expect.objectContaining({ role: "writer", runs: 2, meanAttempts: 1 })]);
+    expect(v.totals.batches).toBe(1);
+  });
+
   it("an empty store has zero totals and no savings figure", () => {
     const v = statsView(storeWith(), { now: NOW });
     expect(v.totals).toMatchObject({ batches: 0, attempts: 0, costUsd: 0, baselineCostUsd: 0, savedUsd: 0, savedPct: null });
@@ -153,12 +161,20 @@ describe("parseSince", () => {
     expect(parseSince(" 1.5D ", NOW)).toBe(NOW - 1.5 * DAY);
     expect(parseSince("2026-12-01", NOW)).toBe(Date.UTC(2026, 11, 1));
     expect(parseSince(12345, NOW)).toBe(12345);
+    expect(parseSince(0, NOW)).toBe(0);
+    expect(parseSince(null, NOW)).toBeUndefined();
+    expect(parseSince("10 h", NOW)).toBe(NOW - 10 * 3_600_000);
+    expect(parseSince("2.25h", NOW)).toBe(NOW - 2.25 * 3_600_000);
+    expect(parseSince("2026-12-01T06:00:00Z", NOW)).toBe(Date.UTC(2026, 11, 1, 6));
     expect(parseSince(undefined, NOW)).toBeUndefined();
     expect(parseSince("", NOW)).toBeUndefined();
   });
 
   it("refuses anything else, saying what it takes", () => {
-    for (const bad of ["7", "soon", "7y", "-3d", "12/01/2026", -5]) expect(() => parseSince(bad, NOW)).toThrow(/since: ".*" is not a duration or a date; use e\.g\. 30m, 12h, 7d, 2w or 2026-12-01/);
+    for (const bad of ["7", "soon", "7y", "-3d", "12/01/2026", -5, "7dx", "7d ago", "7-d", "x2026-12-01", "2026-12-1", Number.NaN, "123"]) {
+      expect(() => parseSince(bad, NOW), String(bad)).toThrow(/since: ".*" is not a duration or a date; use e\.g\. 30m, 12h, 7d, 2w or 2026-12-01/);
+    }
+    expect(() => parseSince("x".repeat(100), NOW)).toThrow(`since: "${"x".repeat(40)}" is not`);
   });
 });
 
