@@ -4,7 +4,7 @@
 export default {
   testRunner: "vitest",
   vitest: { configFile: "vitest.mutate.config.ts" },
-  mutate: ["src/engine/**/*.ts", "src/store/**/*.ts", "src/batch/policy.ts", "src/batch/judge.ts", "src/pricing/**/*.ts"],
+  mutate: ["src/engine/**/*.ts", "src/store/**/*.ts", "src/batch/policy.ts", "src/batch/judge.ts", "src/pricing/**/*.ts", "src/ladder-learning/**/*.ts", "src/stats/**/*.ts", "src/scheduling/**/*.ts"],
   // The sandbox needs sources, tests and the manifests they read; not the 900 MB runtime cache.
   ignorePatterns: [".cache", "dist", "bench", "demo", "coverage", "tests/e2e", "*.tgz"],
   concurrency: 2, // 2 shared cores

@@ -46,6 +46,7 @@ export const ConfigSchema = Type.Object(
         description: 'Gateway-wide cap on runs in flight per "<provider>" or "<provider>/<model>", across all batches and agents',
       }),
     ),
+    adaptiveLadder: Type.Optional(Type.Boolean()),
     retention: Type.Optional(
       Type.Object(
         { maxBatches: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })), maxAgeHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
@@ -81,6 +82,8 @@ export interface PluginConfig {
   hostMaxConcurrent: number;
   /** The agents' default model (agents.defaults.model), the provider of runs without a pinned model. */
   defaultModel?: string;
+  /** A role whose starting rung keeps failing starts one rung up (src/ladder-learning/); false turns it off. */
+  adaptiveLadder: boolean;
   /** The operator allowed model overrides (`plugins.entries.parallel-agents.subagent.allowModelOverride`). */
   modelOverride: boolean;
 }
@@ -105,6 +108,7 @@ export function resolveConfig(raw: RawConfig | undefined, hostConfig?: unknown):
     maxDepth: c.maxDepth ?? 1,
     notify: c.notify ?? "auto",
     childPrompt: c.childPrompt ?? "minimal",
+    adaptiveLadder: c.adaptiveLadder !== false,
     retention: { maxBatches: c.retention?.maxBatches ?? 200, maxAgeMs: (c.retention?.maxAgeHours ?? 168) * 3600_000 },
     modelOverride: entry?.subagent?.allowModelOverride === true,
     providerConcurrency: c.providerConcurrency ?? {},

@@ -3,6 +3,7 @@
 // with ctx = { root, quick, log }. Add a section (e.g. the real-gateway comparison) by
 // writing bench/sections/<id>.mjs and listing it here; `--only <id>` then selects it.
 import continueSection from "./continue.mjs";
+import cost from "./cost.mjs";
 import engineScale from "./engine-scale.mjs";
 import floor from "./floor.mjs";
 import gateway from "./gateway.mjs";
@@ -10,4 +11,4 @@ import pluginCost from "./plugin-cost.mjs";
 import rateLimit from "./rate-limit.mjs";
 import templates from "./templates.mjs";
 
-export const SECTIONS = [pluginCost, engineScale, templates, gateway, floor, continueSection, rateLimit];
+export const SECTIONS = [pluginCost, engineScale, templates, gateway, floor, continueSection, rateLimit, cost];

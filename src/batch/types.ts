@@ -27,6 +27,8 @@ export interface RunSpec {
   model?: string;
   /** Starting rung on the ladder (from the role registry). */
   tier: number;
+  /** The adaptive ladder moved this run's start up from this rung (src/ladder-learning/). */
+  learnedFrom?: string;
   timeoutSeconds: number;
   outputSchema?: object;
   /** Waits for the batch's other runs to end; its prompt is rendered then (research synthesis). */

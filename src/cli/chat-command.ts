@@ -7,6 +7,8 @@ import { unknownLabels } from "../tools/parallel-cancel.js";
 import { formatCancel, formatDoctor, formatShow, formatStatus } from "./format.js";
 import { type GatewayMethodDeps, liveDoctor } from "./gateway-methods.js";
 import { showView, statusView } from "./views.js";
+import { formatStats } from "../stats/format.js";
+import { statsView } from "../stats/view.js";
 
 export const CHAT_COMMAND = "parallel-agents";
 
@@ -14,6 +16,7 @@ const USAGE = [
   `/${CHAT_COMMAND} — this agent's parallel-agents batches:`,
   `  /${CHAT_COMMAND} status             open and recent batches`,
   `  /${CHAT_COMMAND} show <batchId>     one batch, run by run, with every attempt`,
+  `  /${CHAT_COMMAND} stats [since]      models, roles, savings and learned starts (since e.g. 7d)`,
   `  /${CHAT_COMMAND} cancel <batchId> [label ...]   stop its queued and running runs`,
   `  /${CHAT_COMMAND} doctor             store health, usable ladder rungs, settings`,
 ].join("\n");
@@ -37,7 +40,7 @@ export interface ChatCommandApi {
 export function registerChatCommand(api: ChatCommandApi, deps: GatewayMethodDeps): void {
   api.registerCommand?.({
     name: CHAT_COMMAND,
-    description: "This agent's parallel-agents batches: status, show <batchId>, cancel <batchId>, doctor",
+    description: "This agent's parallel-agents batches: status, show <batchId>, stats [since], cancel <batchId>, doctor",
     acceptsArgs: true,
     handler: async (ctx) => ({ text: await answerChatCommand(ctx, deps) }),
   });
@@ -47,7 +50,7 @@ export function registerChatCommand(api: ChatCommandApi, deps: GatewayMethodDeps
 export async function answerChatCommand(ctx: ChatCommandContext, deps: GatewayMethodDeps): Promise<string> {
   const [sub = "status", id, ...labels] = (ctx.args ?? "").trim().split(/\s+/).filter(Boolean);
   if (sub === "doctor") return formatDoctor(liveDoctor(deps));
-  if (!["status", "show", "cancel"].includes(sub)) return `Unknown subcommand "${sub}".\n${USAGE}`;
+  if (!["status", "show", "stats", "cancel"].includes(sub)) return `Unknown subcommand "${sub}".\n${USAGE}`;
   const engine = currentEngine();
   const failure = engineStartFailure();
   if (!engine?.running && failure) return `The parallel-agents engine failed to start: ${failure}. See the gateway log.`;
@@ -56,6 +59,7 @@ export async function answerChatCommand(ctx: ChatCommandContext, deps: GatewayMe
   const agent = knownCallerAgent(ctx);
   if (!agent) return `/${CHAT_COMMAND} ${sub} needs to know the conversation's agent, and the host gave no session or agent for this command, so it does nothing. Type it in an agent's chat, or use \`openclaw parallel-agents ${sub}\` as the operator.`;
   if (sub === "status") return formatStatus({ source: `gateway, agent ${agent}`, ...statusView(engine.store, (b) => engine.get(b), 20, Date.now(), agent) });
+  if (sub === "stats") return answerStats(engine.store, { agentId: agent, since: id, adaptiveLadder: deps.config.adaptiveLadder });
   if (!id) return `/${CHAT_COMMAND} ${sub} needs a batchId.\n${USAGE}`;
   try {
     const batch = ownBatch(`/${CHAT_COMMAND} ${sub}`, engine, id, ctx);
@@ -64,6 +68,15 @@ export async function answerChatCommand(ctx: ChatCommandContext, deps: GatewayMe
     if (unknown) return `Nothing stopped: ${unknown}.`;
     const stopped = await engine.cancel(batch.batchId, labels.length ? labels : undefined);
     return formatCancel({ stopped, batch: showView(engine.get(batch.batchId) ?? batch) });
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** `/parallel-agents stats [since]`: this agent's stats only. */
+function answerStats(store: Parameters<typeof statsView>[0], options: { agentId: string; since?: string; adaptiveLadder: boolean }): string {
+  try {
+    return formatStats({ source: `gateway, agent ${options.agentId}`, ...statsView(store, options) });
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }

@@ -1,4 +1,4 @@
-// `openclaw parallel-agents status|show|cancel|doctor`: asks the running gateway (live engine state);
+// `openclaw parallel-agents status|show|stats|cancel|doctor`: asks the running gateway (live engine state);
 // when none answers, status/show/doctor read the store read-only, and cancel says it needs the gateway.
 import { type PluginConfig, resolveConfig, type RawConfig, PLUGIN_ID } from "../config.js";
 import { BatchStore } from "../store/batch-store.js";
@@ -6,6 +6,8 @@ import { callGateway, type GatewayOpts } from "./gateway-client.js";
 import { formatCancel, formatDoctor, formatShow, formatStatus } from "./format.js";
 import { METHODS } from "./gateway-methods.js";
 import { defaultStateDir, doctorView, showView, statusView, storeDirOf } from "./views.js";
+import { formatStats } from "../stats/format.js";
+import { statsView } from "../stats/view.js";
 
 /** The slice of commander's Command used here (the host passes a real one). */
 export interface Cmd {
@@ -29,7 +31,7 @@ export interface CliDeps {
   call?: typeof callGateway;
 }
 
-type Opts = GatewayOpts & { json?: boolean; limit?: string; label?: string[] };
+type Opts = GatewayOpts & { json?: boolean; limit?: string; label?: string[]; since?: string; agent?: string };
 
 function pluginConfig(deps: CliDeps): PluginConfig {
   const entries = (deps.hostConfig as { plugins?: { entries?: Record<string, { config?: unknown }> } })?.plugins?.entries;
@@ -113,7 +115,7 @@ function fail(err: (t: string) => void, opts: Opts, message: string): number {
 const source = "store (read-only; gateway not reachable)";
 
 export function registerCommands(program: Cmd, deps: CliDeps): void {
-  const root = program.command(PLUGIN_ID).description("Operate parallel-agents batches: status, show, cancel, doctor");
+  const root = program.command(PLUGIN_ID).description("Operate parallel-agents batches: status, show, stats, cancel, doctor");
   const done = (code: number) => {
     if (code) process.exitCode = code;
   };
@@ -135,6 +137,15 @@ export function registerCommands(program: Cmd, deps: CliDeps): void {
           return { source, ...showView(batch) };
         }, formatShow),
       );
+    });
+
+  withGatewayOptions(root.command("stats").description("The ladder at work: per model attempts, outcomes, escalations, cost; per role first-rung success; savings; learned starts"))
+    .option("--since <when>", "only batches created since (30m, 12h, 7d, 2w or a date); default: all stored")
+    .option("--agent <agentId>", "one agent's batches only")
+    .action(async (opts: Opts) => {
+      const params = { ...(opts.since ? { since: opts.since } : {}), ...(opts.agent ? { agentId: opts.agent } : {}) };
+      const offline = (store: BatchStore) => ({ source, ...statsView(store, { ...params, adaptiveLadder: pluginConfig(deps).adaptiveLadder }) });
+      done(await runCommand(deps, METHODS.stats, params, opts, offline, formatStats));
     });
 
   withGatewayOptions(root.command("cancel").description("Stop a batch's queued and running runs (needs the running gateway)"))

@@ -72,6 +72,8 @@ export function formatDoctor(v: DoctorView): string {
     "",
     `usable rungs: ${v.usableRungs} of ${v.ladder.length}${v.usableRungs ? "" : " (runs use the agent's default model)"}`,
     `allowModelOverride: ${v.allowModelOverride}${v.allowModelOverride ? "" : " (escalation off: set plugins.entries.parallel-agents.subagent.allowModelOverride: true)"}`,
+    `adaptiveLadder: ${v.adaptiveLadder}${v.adaptiveLadder ? "" : " (off: every role starts on its own rung)"}`,
+    ...(v.learnedStarts.length ? ["learned starts:", ...v.learnedStarts.map((l) => `  [${l.agentId}] ${l.note}`)] : ["learned starts: none"]),
     `notify: ${v.notify}`,
     `maxConcurrency (plugin): ${v.maxConcurrency}`,
     `host sub-agent limit: ${v.hostSubagentMaxConcurrent.value} (${v.hostSubagentMaxConcurrent.source})`,

@@ -7,12 +7,15 @@ import { currentEngine, engineStartFailure } from "../engine/process-engine.js";
 import { unknownLabels } from "../tools/parallel-cancel.js";
 import type { HostModelApis } from "../models/ladder.js";
 import { doctorView, showView, statusView } from "./views.js";
+import { SinceError } from "../stats/since.js";
+import { statsView } from "../stats/view.js";
 
 export const METHODS = {
   status: "parallel-agents.status",
   show: "parallel-agents.show",
   cancel: "parallel-agents.cancel",
   doctor: "parallel-agents.doctor",
+  stats: "parallel-agents.stats",
 } as const;
 
 type ErrorShape = { code: string; message: string };
@@ -69,7 +72,7 @@ const wrap =
     try {
       respond(true, await body(params));
     } catch (err) {
-      const code = err instanceof MethodError ? err.code : "UNAVAILABLE";
+      const code = err instanceof MethodError ? err.code : err instanceof SinceError ? "INVALID_REQUEST" : "UNAVAILABLE";
       respond(false, undefined, { code, message: err instanceof Error ? err.message : String(err) });
     }
   };
@@ -113,6 +116,16 @@ export function registerGatewayMethods(api: GatewayMethodApi, deps: GatewayMetho
     { scope: "operator.write" },
   );
   reg(METHODS.doctor, wrap(() => liveDoctor(deps)), { scope: "operator.read" });
+  reg(
+    METHODS.stats,
+    wrap((params) => {
+      const agentId = param(params, "agentId");
+      if (agentId !== undefined && (typeof agentId !== "string" || !agentId.trim())) throw new MethodError("INVALID_REQUEST", "agentId must be a non-empty string");
+      const since = param(params, "since") as string | number | undefined;
+      return { source: "gateway", ...statsView(engine().store, { since, agentId: agentId?.trim(), adaptiveLadder: deps.config.adaptiveLadder }) };
+    }),
+    { scope: "operator.read" },
+  );
 }
 
 /** Doctor as the gateway sees it: this process's engine and store, the host's config and model auth. */

@@ -10,7 +10,7 @@ import { type GatewayMethodApi, registerGatewayMethods } from "./gateway-methods
 
 export const CLI_DESCRIPTOR = {
   name: "parallel-agents",
-  description: "Operate parallel-agents batches: status, show, cancel, doctor",
+  description: "Operate parallel-agents batches: status, show, stats, cancel, doctor",
   hasSubcommands: true,
 };
 

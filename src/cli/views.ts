@@ -10,6 +10,7 @@ import { type BatchRecord, batchTotals, isComplete } from "../batch/types.js";
 import { BatchStore } from "../store/batch-store.js";
 import { counts, runView } from "../tools/render-result.js";
 import { batchUsage } from "../pricing/index.js";
+import { learnedNote, learnedStarts } from "../ladder-learning/index.js";
 
 /** Where the batch store lives: the plugin's folder in OpenClaw's state dir. */
 export const storeDirOf = (stateDir: string): string => join(stateDir, "plugins", PLUGIN_ID);
@@ -96,12 +97,14 @@ export interface DoctorInput {
 
 export function doctorView(input: DoctorInput) {
   let health: { ok: boolean; batches?: number; open?: number; error?: string };
+  let learned: (ReturnType<typeof learnedStarts>[number] & { note: string })[] = [];
   if (!input.gateway && !existsSync(input.storePath)) health = { ok: false, error: "no store yet (created when the gateway first starts the plugin)" };
   else {
     try {
       const { store, close } = input.openStore();
       try {
         health = { ok: true, batches: store.list(100_000).length, open: store.openBatchIds().length };
+        if (input.config.adaptiveLadder) learned = learnedStarts(store).map((l) => ({ ...l, note: learnedNote(l) }));
       } finally {
         if (close) store.close();
       }
@@ -122,6 +125,9 @@ export function doctorView(input: DoctorInput) {
     ladder: rungs,
     usableRungs: resolution.usable.length,
     allowModelOverride: input.config.modelOverride,
+    adaptiveLadder: input.config.adaptiveLadder,
+    /** Roles the adaptive ladder starts one rung up, per agent (src/ladder-learning/). */
+    learnedStarts: learned,
     notify: input.config.notify,
     maxConcurrency: input.config.maxConcurrency,
     hostSubagentMaxConcurrent: hostMax,

@@ -13,6 +13,7 @@ import { compileContract } from "../batch/json-contract.js";
 import { firstModel } from "../batch/policy.js";
 import type { BatchOptions, BatchRecord, ResearchWorkflow, RunRecord, RunSpec } from "../batch/types.js";
 import type { Registry } from "../roles/registry.js";
+import { learnStarts } from "../ladder-learning/index.js";
 import { type PluginServices, type ToolCallContext, callerAgent, requesterOf } from "./context.js";
 import type { SpawnSchema, TaskSchema } from "./schemas.js";
 
@@ -75,7 +76,7 @@ function wrap<T>(at: string, body: () => T): T {
 }
 
 /** The batch options a call may set (the rest come from the plugin config). */
-type BatchCall = Pick<Static<typeof SpawnSchema>, "maxConcurrency" | "retries" | "escalate" | "ladder" | "budget" | "notify">;
+type BatchCall = Pick<Static<typeof SpawnSchema>, "maxConcurrency" | "retries" | "escalate" | "ladder" | "budget" | "notify" | "adaptive">;
 
 export interface NewBatch {
   tool: string;
@@ -114,7 +115,12 @@ export function submitBatch(engine: Engine, services: PluginServices, b: NewBatc
   const defaultModel = services.defaultModel?.(callerAgent(b.ctx));
   const options: BatchOptions = { maxConcurrency, retries, escalate, ladder, modelOverride: c.modelOverride, budget, prices: c.prices, ...(defaultModel ? { defaultModel } : {}) };
   const notes: string[] = [];
-  const specs = resolveModels(b.tool, b.specs, options, services, notes, b.ctx);
+  const agentId = callerAgent(b.ctx);
+  const learning = learnStarts(resolveModels(b.tool, b.specs, options, services, notes, b.ctx), options, {
+    store: engine.store, agentId, configured: c.adaptiveLadder, call: b.call.adaptive, explicitLadder: b.call.ladder !== undefined, random: services.random,
+  });
+  const specs = learning.specs;
+  notes.push(...learning.notes);
   const runs: RunRecord[] = specs.map((spec) => ({ spec, state: "queued", attempts: [] }));
   const estimate = estimateBatch(
     runs.map((r) => ({ promptChars: r.spec.prompt.length, model: firstModel(r, options) })),
@@ -131,7 +137,7 @@ export function submitBatch(engine: Engine, services: PluginServices, b: NewBatc
     createdAt: Date.now(),
     owner: "",
     requester: requesterOf(b.ctx),
-    agentId: callerAgent(b.ctx),
+    agentId,
     depth: b.depth,
     options,
     runs,

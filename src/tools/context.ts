@@ -24,6 +24,8 @@ export interface PluginServices {
   models?(agent?: RequestingAgent): HostModelView;
   /** The model an agent's runs use when none is pinned (the gateway's config), when known. */
   defaultModel?(agentId: string): string | undefined;
+  /** Randomness of the adaptive ladder's exploration (tests inject it); Math.random otherwise. */
+  random?: () => number;
 }
 
 export function createServices(config: PluginConfig, models?: (agent?: RequestingAgent) => HostModelView): PluginServices {

@@ -37,6 +37,7 @@ const batchOptions = {
   ladder: Type.Optional(Type.Array(ModelRef, { minItems: 1, maxItems: LIMITS.ladder })),
   timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7200 })),
   budget: Type.Optional(BudgetSchema),
+  adaptive: Type.Optional(Type.Boolean({ description: "false: every run starts on its role's own rung, even where the adaptive ladder learned a higher start" })),
 };
 
 const waitOptions = {
