@@ -8,6 +8,7 @@ import { currentEngine, processOwner, setCurrentEngine } from "./engine/process-
 import { type HostApi, openclawNotifier, openclawRuntime } from "./runtime/openclaw-adapter.js";
 import { hostModelView } from "./models/ladder.js";
 import { registerOperatorCli } from "./cli/register.js";
+import { registerDashboard } from "./dashboard/register.js";
 import { BatchStore } from "./store/batch-store.js";
 import { type ToolCallContext, createServices } from "./tools/context.js";
 import { parallelCancelTool } from "./tools/parallel-cancel.js";
@@ -49,6 +50,7 @@ export default {
     api.registerTool((ctx) => researchTeamTool(services, ctx ?? {}), { name: "research_team" });
     api.registerTool((ctx) => parallelCancelTool(services, ctx ?? {}), { name: "parallel_cancel" });
     registerOperatorCli(api, config); // `openclaw parallel-agents …` and the gateway methods it calls
+    registerDashboard(api, { engine: currentEngine }); // GET /parallel-agents/ and the Control UI tab
 
     let mine: Engine | undefined;
     api.registerService?.({
