@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine } from "../engine/engine.js";
+import { streamEvents } from "./events.js";
 import { BATCH_ID, dashboardBatch, dashboardList } from "./view.js";
 
 export const DASHBOARD_PATH = "/parallel-agents";
@@ -15,6 +16,8 @@ export interface DashboardDeps {
   /** The economics stats view, when that feature is present; the query string's fields are passed through. */
   stats?: (query: Record<string, string>) => unknown;
   now?: () => number;
+  /** Event stream timings (specs shorten them). */
+  events?: { maxLifeMs?: number; settleMs?: number };
 }
 
 class HttpError extends Error {
@@ -86,6 +89,13 @@ export function dashboardHandler(deps: DashboardDeps) {
       if (path === `${DASHBOARD_PATH}/api/batches`) {
         const e = engineOf(deps);
         return json(req, res, dashboardList(e.store, (id) => e.get(id), limitOf(url.searchParams), now()));
+      }
+      if (path === `${DASHBOARD_PATH}/api/events`) {
+        const batchId = url.searchParams.get("batch") ?? undefined;
+        if (batchId !== undefined && !BATCH_ID.test(batchId)) throw new HttpError(400, "malformed batch id in ?batch=");
+        const engine = engineOf(deps);
+        if (req.method === "HEAD") return send(req, res, 200, "text/event-stream; charset=utf-8", "");
+        return streamEvents(req, res, { engine, batchId, limit: limitOf(url.searchParams), now, ...deps.events });
       }
       const one = path.startsWith(`${DASHBOARD_PATH}/api/batches/`) ? decodeURIComponent(path.slice(`${DASHBOARD_PATH}/api/batches/`.length)) : undefined;
       if (one !== undefined) {

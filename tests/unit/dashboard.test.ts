@@ -2,6 +2,7 @@
 // its headers (no-store, a strict CSP that allows exactly the page's own inline script and style), the
 // refusals (bad id 400, unknown id 404, writes 405, no stats 404), and that the JSON is the CLI's view.
 import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
@@ -137,5 +138,52 @@ describe("dashboard routes", () => {
     expect(routes.map((r) => [r.path, r.auth, r.match])).toEqual([["/parallel-agents", "gateway", "prefix"]]);
     expect(tabs).toEqual([DASHBOARD_TAB]);
     expect(DASHBOARD_TAB).toMatchObject({ surface: "tab", slug: "parallel-agents", label: "Parallel Agents", path: "/parallel-agents/" });
+  });
+
+  it("api/events streams the list and the chosen batch at once, then pushes a run's change as it happens, and ends by itself", async () => {
+    const runtime = new MemoryRuntime((req) => (req.message.includes("slow") ? { delayMs: 600, reply: "late" } : { reply: "now" }));
+    const s = setup([spec("slow"), spec("fast")], runtime);
+    engines.push(s.engine);
+    const req = Object.assign(new EventEmitter(), { url: `/parallel-agents/api/events?batch=${s.batch.batchId}`, method: "GET", headers: {} });
+    const events: { at: number; event: string; data: any }[] = [];
+    const headers: Record<string, string> = {};
+    let buffer = "";
+    const res = Object.assign(new EventEmitter(), {
+      statusCode: 0,
+      setHeader: (k: string, v: string) => (headers[k] = v),
+      flushHeaders: () => undefined,
+      write: (chunk: string) => {
+        buffer += chunk;
+        for (let i = buffer.indexOf("\n\n"); i >= 0; i = buffer.indexOf("\n\n")) {
+          const block = buffer.slice(0, i);
+          buffer = buffer.slice(i + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event) events.push({ at: Date.now(), event, data: JSON.parse(data!) });
+        }
+        return true;
+      },
+      end: () => undefined,
+    });
+    const handler = dashboardHandler({ engine: () => s.engine, page: PAGE, events: { maxLifeMs: 3_000 } });
+    const started = Date.now();
+    await handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_900); // ended by its own life limit
+    expect([res.statusCode, headers["content-type"], headers["cache-control"]]).toEqual([200, "text/event-stream; charset=utf-8", "no-store"]);
+    expect(events.slice(0, 2).map((e) => e.event)).toEqual(["list", "batch"]);
+    expect(events[0].data.batches[0].batchId).toBe(s.batch.batchId);
+    const okEvent = events.find((e) => e.event === "batch" && e.data.runs[0].state === "ok");
+    expect(okEvent, JSON.stringify(events.map((e) => e.event))).toBeDefined();
+    const endedAt = okEvent!.data.runs[0].attempts[0].endedAtMs;
+    expect(okEvent!.at - endedAt).toBeLessThan(500); // pushed on the engine's change, not on a poll
+    // Nothing is sent twice: consecutive batch events differ.
+    const batches = events.filter((e) => e.event === "batch").map((e) => JSON.stringify({ ...e.data, now: 0, ageSeconds: 0 }));
+    expect(new Set(batches).size).toBe(batches.length);
+  });
+
+  it("api/events refuses a malformed ?batch= with a 400", async () => {
+    const s = await finishedBatch();
+    const r = await get(dashboardHandler({ engine: () => s.engine, page: PAGE }), "/parallel-agents/api/events?batch=%3Cimg%3E");
+    expect(r.status).toBe(400);
   });
 });
