@@ -2,6 +2,7 @@
 // needs no npm install of runtime dependencies. Checks the manifest against the code first.
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 const manifest = JSON.parse(readFileSync("openclaw.plugin.json", "utf8"));
 const tools = manifest.contracts?.tools ?? [];
@@ -24,9 +25,18 @@ const lazyOnly = {
   },
 };
 
+// `import text from "./x.html?raw"`: the file's text, as Vite (vitest) reads it too. The dashboard page ships this way.
+const raw = {
+  name: "raw-text",
+  setup(b) {
+    b.onResolve({ filter: /\?raw$/ }, (args) => ({ path: join(args.resolveDir, args.path.slice(0, -4)), namespace: "raw-text" }));
+    b.onLoad({ filter: /.*/, namespace: "raw-text" }, (args) => ({ contents: readFileSync(args.path, "utf8"), loader: "text" }));
+  },
+};
+
 await build({
   entryPoints: ["src/index.ts"],
-  plugins: [lazyOnly],
+  plugins: [lazyOnly, raw],
   outfile: "dist/index.js",
   bundle: true,
   platform: "node",

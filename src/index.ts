@@ -10,6 +10,7 @@ import { hostModelsFor } from "./models/host-apis.js";
 import { AGENT_EVENT_STREAMS, type HostAgentEvent } from "./scheduling/host-events.js";
 import { agentDefaultModel } from "./pricing/index.js";
 import { registerOperatorCli } from "./cli/register.js";
+import { registerDashboard } from "./dashboard/register.js";
 import { BatchStore } from "./store/batch-store.js";
 import { type ToolCallContext, createServices } from "./tools/context.js";
 import { parallelCancelTool } from "./tools/parallel-cancel.js";
@@ -54,6 +55,7 @@ export default {
     api.registerTool((ctx) => researchTeamTool(services, ctx ?? {}), { name: "research_team" });
     api.registerTool((ctx) => parallelCancelTool(services, ctx ?? {}), { name: "parallel_cancel" });
     registerOperatorCli(api, config); // `openclaw parallel-agents …` and the gateway methods it calls
+    registerDashboard(api, { engine: currentEngine }); // GET /parallel-agents/ and the Control UI tab
 
     // Host agent events reach the engine of this process (rate-limit retries the host does itself).
     api.agent?.events?.registerAgentEventSubscription?.({

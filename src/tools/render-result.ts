@@ -18,6 +18,7 @@ function attemptView(a: Attempt) {
     startedAt: new Date(a.startedAt).toISOString(),
     endedAt: a.endedAt ? new Date(a.endedAt).toISOString() : undefined,
     tokens: a.tokens,
+    costUsd: round(a.costUsd),
   };
 }
 
