@@ -11,6 +11,7 @@ import { AGENT_EVENT_STREAMS, type HostAgentEvent } from "./scheduling/host-even
 import { agentDefaultModel } from "./pricing/index.js";
 import { registerOperatorCli } from "./cli/register.js";
 import { registerDashboard } from "./dashboard/register.js";
+import { dashboardStats } from "./stats/dashboard.js";
 import { BatchStore } from "./store/batch-store.js";
 import { type ToolCallContext, createServices } from "./tools/context.js";
 import { parallelCancelTool } from "./tools/parallel-cancel.js";
@@ -55,7 +56,8 @@ export default {
     api.registerTool((ctx) => researchTeamTool(services, ctx ?? {}), { name: "research_team" });
     api.registerTool((ctx) => parallelCancelTool(services, ctx ?? {}), { name: "parallel_cancel" });
     registerOperatorCli(api, config); // `openclaw parallel-agents …` and the gateway methods it calls
-    registerDashboard(api, { engine: currentEngine }); // GET /parallel-agents/ and the Control UI tab
+    // GET /parallel-agents/ and the Control UI tab; its stats panel is the CLI's stats view (every agent: an operator surface).
+    registerDashboard(api, { engine: currentEngine, stats: (q) => dashboardStats(currentEngine(), q, config.adaptiveLadder) });
 
     // Host agent events reach the engine of this process (rate-limit retries the host does itself).
     api.agent?.events?.registerAgentEventSubscription?.({

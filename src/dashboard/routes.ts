@@ -110,7 +110,7 @@ export function dashboardHandler(deps: DashboardDeps) {
       }
       throw new HttpError(404, `not found: ${path} (the dashboard is at ${DASHBOARD_PATH}/)`);
     } catch (err) {
-      const status = err instanceof HttpError ? err.status : err instanceof URIError ? 400 : 500;
+      const status = err instanceof HttpError ? err.status : err instanceof URIError || (err as Error)?.name === "ToolInputError" ? 400 : 500;
       const message = err instanceof Error ? err.message : String(err);
       return send(req, res, status, "text/plain; charset=utf-8", `${message}\n`);
     }
