@@ -29,6 +29,8 @@ export function runView(run: RunRecord) {
   return {
     label: run.spec.label,
     state: run.state,
+    // A stop is recorded (final) before it is carried out: until the child has stopped, the run says so.
+    ...(run.stop && !TERMINAL_STATES.has(run.state) ? { stopping: run.stop.outcome } : {}),
     ...(run.spec.role ? { role: run.spec.role } : {}),
     output: output.slice(0, OUTPUT_CAP_CHARS),
     ...(output.length > OUTPUT_CAP_CHARS ? { outputTruncated: true, outputChars: output.length } : {}),
