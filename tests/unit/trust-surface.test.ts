@@ -87,30 +87,50 @@ describe("a sub-agent touches only its own work", () => {
 });
 
 describe("the engine's hold and collected count only the requester", () => {
-  it("a hold or a complete answer by another session leaves the notice due; the requester's suppresses it", async () => {
+  const withEngine = async (body: (engine: ReturnType<typeof engineOn>, notices: string[]) => Promise<void>) => {
     const notices: string[] = [];
     const engine = engineOn(tempDir(), new MemoryRuntime(() => ({ hang: true })), { notifier: { notify: async (t) => (notices.push(t.batchId), "test") } });
     await engine.start();
     try {
-      const run = async (by: string) => {
-        const batch = { ...batchOf([spec("a")]), notify: true };
-        engine.submit(batch);
-        const release = engine.hold(batch.batchId, by);
-        engine.collected(engine.get(batch.batchId)!, by);
-        expect(engine.get(batch.batchId)!.collected).toBe(by === batch.requester ? true : undefined);
-        await engine.cancel(batch.batchId);
-        for (let i = 0; i < 50 && engine.get(batch.batchId)!.open; i++) await new Promise((r) => setTimeout(r, 10));
-        release();
-        return batch.batchId;
-      };
-      const other = await run("agent:main:subagent:pa1-x-1-a1");
-      const own = await run("agent:main:main");
-      expect(notices).toEqual([other]);
-      expect(engine.get(own)!.open).toBe(false);
+      await body(engine, notices);
     } finally {
       await engine.stop();
       engine.store.close();
     }
+  };
+  /** Submits a batch, lets `by` hold it while it is cancelled (it ends while held), then releases. */
+  const endWhileHeldBy = async (engine: ReturnType<typeof engineOn>, by: string | undefined) => {
+    const batch = { ...batchOf([spec("a")]), notify: true };
+    engine.submit(batch);
+    const release = engine.hold(batch.batchId, by);
+    await engine.cancel(batch.batchId);
+    for (let i = 0; i < 100 && engine.get(batch.batchId)!.open; i++) await new Promise((r) => setTimeout(r, 10));
+    release();
+    return batch.batchId;
+  };
+
+  it("a batch that ends while held by the requester is that call's to report (no notice); held by anyone else, the notice goes out", async () => {
+    await withEngine(async (engine, notices) => {
+      const other = await endWhileHeldBy(engine, "agent:main:subagent:pa1-x-1-a1");
+      const own = await endWhileHeldBy(engine, "agent:main:main");
+      const legacy = await endWhileHeldBy(engine, undefined); // a hold that names nobody holds, as before
+      expect(notices).toEqual([other]);
+      expect(engine.get(own)!.collected).toBe(true);
+      expect(engine.get(legacy)!.collected).toBe(true);
+      expect(() => engine.hold("no-such-batch", "agent:main:main")()).not.toThrow();
+    });
+  });
+
+  it("only the requester's complete answer marks a batch collected", async () => {
+    await withEngine(async (engine) => {
+      const batch = batchOf([spec("a")]);
+      engine.submit(batch);
+      engine.collected(engine.get(batch.batchId)!, "agent:main:subagent:pa1-x-1-a1");
+      expect(engine.get(batch.batchId)!.collected).toBeUndefined();
+      engine.collected(engine.get(batch.batchId)!, batch.requester);
+      expect(engine.get(batch.batchId)!.collected).toBe(true);
+      await engine.cancel(batch.batchId);
+    });
   });
 });
 
