@@ -15,12 +15,12 @@ const gw = useGateway({
   pluginDir: REPO_ROOT,
   warmup: false, // the warm-up chat names no agent, which two configured agents refuse
   readyTimeoutMs: 240_000, // two plugins by path on a busy machine
-  stage: false, // both plugins by path: the list below replaces the harness's own load.paths
+  extraPlugins: [PROVIDER_PLUGIN], // loaded from a copy beside ours, outside the repo
   pluginConfig: { ladder: LADDER },
   subagent: { allowModelOverride: true },
   env: { PLUGFAKE_API_KEY: "plug-key" },
   config: {
-    plugins: { load: { paths: [REPO_ROOT, PROVIDER_PLUGIN] }, entries: { plugfake: { enabled: true } } },
+    plugins: { entries: { plugfake: { enabled: true } } },
     agents: { entries: { main: { default: true }, frugal: { modelPolicy: { allow: ["fake/cheap", "fake/parent"] } } } },
   },
 });

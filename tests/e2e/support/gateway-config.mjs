@@ -43,10 +43,11 @@ export function inspectPluginDir(dir) {
  * @param {Record<string, {input:number, output:number, cacheRead?:number, cacheWrite?:number}>} [p.modelCosts]
  *   per fake model id, its `cost` row (USD per million tokens) in the gateway's model table
  * @param {{dir:string, id:string, config?:object, subagent?:object, byConfig?:boolean}} [p.plugin]
+ * @param {string[]} [p.extraPluginDirs] other plugin folders to load beside ours
  * @param {object} [p.overrides] deep-merged last
  * @param {string[]} [p.providers] provider ids, each serving every model (default ["fake"])
  */
-export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = DEFAULT_MODELS, parentModel = "parent", modelCosts = {}, plugin, overrides, providers = ["fake"] }) {
+export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = DEFAULT_MODELS, parentModel = "parent", modelCosts = {}, plugin, extraPluginDirs = [], overrides, providers = ["fake"] }) {
   const entries = { "memory-core": { config: { dreaming: { enabled: false } } } };
   const load = {};
   if (plugin) {
@@ -54,7 +55,7 @@ export function buildGatewayConfig({ port, token, fakeModelUrl, dirs, models = D
     if (plugin.config) entries[plugin.id].config = plugin.config;
     if (plugin.subagent) entries[plugin.id].subagent = plugin.subagent;
     // In "link" mode `openclaw plugins install --link` writes load.paths itself.
-    if (plugin.byConfig !== false) load.paths = [plugin.dir];
+    if (plugin.byConfig !== false) load.paths = [plugin.dir, ...extraPluginDirs];
   }
   const config = {
     gateway: {

@@ -23,6 +23,8 @@ export type GatewayOptions = {
   fakeModelUrl?: string; models?: string[]; parentModel?: string; warmup?: boolean;
   /** Provider ids that all serve the fake models (default ["fake"]). */
   providers?: string[];
+  /** Other plugin folders to load beside ours (copied into the temp root first). */
+  extraPlugins?: string[];
   modelCosts?: Record<string, { input: number; output: number; cacheRead?: number; cacheWrite?: number }>;
   env?: Record<string, string>; readyTimeoutMs?: number; stage?: boolean;
 };

@@ -85,6 +85,7 @@ export async function pickPort() {
  *   warmup       run one throw-away turn before returning (default true)
  *   env          extra environment for the gateway and CLI
  *   readyTimeoutMs (default 90 s)
+ *   extraPlugins other plugin folders to load too (copied into the temp root first)
  *   stage        copy the plugin's published files (package.json "files") into the temp root and load that
  *                copy (default true when package.json lists "files"): what users install, and immune to a
  *                concurrent `npm run build` rewriting dist/ while the host captures the plugin's source
@@ -101,6 +102,13 @@ export async function startGateway(opts = {}) {
   const sourceDir = pluginDir ? resolve(pluginDir) : null;
   const loadDir = sourceDir && opts.stage !== false ? stagePackage(sourceDir, join(root, "plugin")) ?? sourceDir : sourceDir;
   const plugin = loadDir ? { dir: loadDir, ...inspectPluginDir(loadDir) } : null;
+  // Other plugins to load beside ours, copied out of the repo: the host refuses a plugin whose files sit
+  // inside another plugin's package next to the host's own install (the repo's .cache in CI).
+  const extraPluginDirs = (opts.extraPlugins ?? []).map((dir, i) => {
+    const dest = join(root, `extra-plugin-${i}`);
+    cpSync(resolve(dir), dest, { recursive: true });
+    return dest;
+  });
   const dirs = Object.fromEntries(["home", "state", "config", "workspace", "logs"].map((d) => [d, join(root, d)]));
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   mkdirSync(COMPILE_CACHE_TMP, { recursive: true });
@@ -125,6 +133,7 @@ export async function startGateway(opts = {}) {
   const config = buildGatewayConfig({
     port, token, fakeModelUrl: fakeUrl, dirs, models, parentModel: opts.parentModel, providers: opts.providers, modelCosts: opts.modelCosts,
     plugin: plugin && { ...plugin, config: opts.pluginConfig, subagent: opts.subagent, byConfig: install !== "link" },
+    extraPluginDirs,
     overrides: opts.config,
   });
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
