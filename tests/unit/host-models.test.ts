@@ -2,15 +2,17 @@
 // plugins.load.paths, managed npm installs) with its enable policy, the requesting agent's model
 // policy and that agent's directory for its auth profiles, and the host's model table.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hostModelApis, hostModelTable, hostModelsFor, hostProviderPlugins } from "../../src/models/host-apis.js";
 import { discoverProviderPlugins, enabledProviderPlugins, hostPackageRoot, pluginEnabled } from "../../src/models/host-plugins.js";
 import { hostModelView, resolveLadder } from "../../src/models/ladder.js";
 import { DEFAULT_LADDER } from "../../src/config.js";
 import { tempDir } from "../support/batch.js";
+import { openclawEntry } from "../../scripts/provision.mjs";
 
-const HOST_ROOT = join(process.env.PA_RUNTIME_CACHE ?? "/work/main/.cache/runtime", "openclaw-2026.9.6", "node_modules", "openclaw");
+// The pinned host that `npm test` provisions (scripts/provision.mjs) before the specs run.
+const HOST_ROOT = dirname(openclawEntry);
 
 function pluginDir(root: string, id: string, manifest: Record<string, unknown>): string {
   const dir = join(root, id);
