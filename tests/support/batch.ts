@@ -1,5 +1,6 @@
 // Builds batches for engine specs without the tool layer: a real store in a temp dir, the engine,
 // and the in-memory runtime. `restart` reopens the same store in a new engine, as a new process would.
+import { afterEach } from "vitest";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,3 +90,15 @@ export function setup(specs: RunSpec[], runtime = new MemoryRuntime(), opts: Par
 }
 
 export const labelsOf = (batch: BatchRecord) => Object.fromEntries(batch.runs.map((r) => [r.spec.label, r.state]));
+
+/** Stops, after each test, every engine handed to the returned `track` (so a failing spec leaves no loop running). */
+export function stopsEnginesAfterEach(): <T extends { engine: { stop(): Promise<void> } }>(t: T) => T {
+  const running: { engine: { stop(): Promise<void> } }[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((t) => t.engine.stop()));
+  });
+  return (t) => {
+    running.push(t);
+    return t;
+  };
+}

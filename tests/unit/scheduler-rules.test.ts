@@ -3,24 +3,17 @@
 // attempt before it, stopping a run owns its last wait result, gated runs wait for the others,
 // backoffs free their slot and end on time, host failures at start are classified, and the commit
 // that ends a batch closes it in the same write.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { BatchRecord } from "../../src/batch/types.js";
 import type { StartRequest } from "../../src/runtime/port.js";
 import { BatchStore } from "../../src/store/batch-store.js";
 import { MemoryRuntime } from "../support/memory-runtime.js";
-import { batchOf, engineOn, labelsOf, settled, setup, spec, tempDir, until } from "../support/batch.js";
+import { batchOf, engineOn, labelsOf, settled, setup, spec, tempDir, stopsEnginesAfterEach, until } from "../support/batch.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const schema = { type: "object", required: ["answer"], properties: { answer: { type: "number" } } };
 
-const running: { engine: { stop(): Promise<void> } }[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((t) => t.engine.stop()));
-});
-function track<T extends { engine: { stop(): Promise<void> } }>(t: T): T {
-  running.push(t);
-  return t;
-}
+const track = stopsEnginesAfterEach();
 
 describe("timeouts", () => {
   it("count from the run's first start, across retries: a retry does not get a fresh timeout", async () => {
@@ -325,7 +318,7 @@ describe("recovery at start", () => {
     store.create({ ...b, open: true, runs: [{ ...b.runs[0], state: "running" }] });
     store.close();
     const engine = engineOn(dir, new MemoryRuntime());
-    running.push({ engine });
+    track({ engine });
     await engine.start();
     const done = await settled(engine, b.batchId);
     expect(done.runs[0].state).toBe("ok");
@@ -343,7 +336,7 @@ describe("recovery at start", () => {
     store.create({ ...theirs, open: true, runs: [{ ...theirs.runs[0], state: "running", firstStartedAt: Date.now(), attempts: [attempt("proc-0", "gone")] }] });
     store.close();
     const engine = engineOn(dir, rt); // owner proc-1, as after a plugin reload in the same process
-    running.push({ engine });
+    track({ engine });
     await engine.start();
     const a = await settled(engine, mine.batchId);
     expect(a.runs[0].attempts.map((x) => x.outcome)).toEqual(["ok"]);

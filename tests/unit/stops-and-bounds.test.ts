@@ -3,22 +3,15 @@
 // backoff, a start in flight, a corrective follow-up, a recovery after a restart); a host that
 // keeps refusing starts, never answers a start, a wait or a delete cannot hold a batch past its
 // bounds; a runaway output is cut at the stored cap, saying so; a finished batch leaves memory.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StartRequest } from "../../src/runtime/port.js";
 import { MemoryRuntime } from "../support/memory-runtime.js";
-import { engineOn, labelsOf, setup, spec, until } from "../support/batch.js";
+import { engineOn, labelsOf, setup, spec, stopsEnginesAfterEach, until } from "../support/batch.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const schema = { type: "object", required: ["answer"], properties: { answer: { type: "number" } } };
 
-const running: { engine: { stop(): Promise<void> } }[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((t) => t.engine.stop()));
-});
-function track<T extends { engine: { stop(): Promise<void> } }>(t: T): T {
-  running.push(t);
-  return t;
-}
+const track = stopsEnginesAfterEach();
 
 /** Times a call. */
 async function timed<T>(body: () => Promise<T>): Promise<[T, number]> {
@@ -143,7 +136,7 @@ describe("every stop is final", () => {
     await t.engine.stop();
     t.engine.store.close();
     const engine = engineOn(t.dir, next, { owner: "proc-2" });
-    running.push({ engine });
+    track({ engine });
     const starting = engine.start();
     const [stopped, ms] = await timed(() => engine.cancel(t.batch.batchId));
     expect(stopped).toEqual(["a", "b"]);
