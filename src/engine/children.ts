@@ -59,9 +59,13 @@ export class ChildSessions {
     return seen !== undefined && seen.state !== "pending";
   }
 
-  /** Deletes a finished attempt's session; await it only where the next attempt must not overlap. */
-  release(sessionKey: string): Promise<void> {
-    return tracked(this.releases, this.stop(sessionKey));
+  /**
+   * Deletes a finished attempt's session once `after` resolves (its end is stored); never when
+   * `after` rejects: the transcript stays for whoever recovers the attempt. Await it only where the
+   * next attempt must not overlap.
+   */
+  release(sessionKey: string, after: Promise<void> = Promise.resolve()): Promise<void> {
+    return tracked(this.releases, after.then(() => this.stop(sessionKey), () => undefined));
   }
 
   /** Tracks work that goes on beside the batch (a start or stop in flight) so `settled` covers it. */

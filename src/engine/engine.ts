@@ -116,9 +116,19 @@ export class Engine {
     this.drive(this.scheduler(batch));
   }
 
-  /** The batch as stored (open batches from memory, which the store mirrors; finished ones from the store). */
+  /**
+   * The batch as stored: open batches from memory once their pending changes are stored (when that
+   * fails, as last stored: never a change that is not on disk), finished ones from the store.
+   */
   get(batchId: string): BatchRecord | undefined {
-    return this.schedulers.get(batchId)?.batch ?? this.deps.store.load(batchId);
+    const scheduler = this.schedulers.get(batchId);
+    try {
+      scheduler?.flush();
+      if (scheduler) return scheduler.batch;
+    } catch {
+      // the loop heard of it and restarts; readers see the last stored state meanwhile
+    }
+    return this.deps.store.load(batchId);
   }
 
   /**
@@ -131,6 +141,7 @@ export class Engine {
     if (!scheduler) return [];
     const t0 = Date.now();
     const stopped = scheduler.cancel(labels);
+    scheduler.flush();
     const recordedMs = Date.now() - t0;
     const deadline = t0 + CANCEL_ANSWER_MS;
     const ended = () => scheduler.batch.runs.every((r) => !stopped.includes(r.spec.label) || TERMINAL_STATES.has(r.state));
@@ -178,7 +189,7 @@ export class Engine {
     if (by !== batch.requester || batch.collected || batch.open === undefined) return;
     batch.collected = true;
     if (!batch.runs.some((r) => r.state === "queued" || r.state === "running")) batch.open = false;
-    this.deps.store.saveHeader(batch);
+    this.saveHeader(batch);
   }
 
   private scheduler(batch: BatchRecord): BatchScheduler {
@@ -218,9 +229,10 @@ export class Engine {
       .catch((err: unknown) => this.log(`batch ${batchId} stopped on an error: ${err instanceof Error ? err.stack : String(err)}`))
       .finally(() => {
         this.loops.delete(batchId);
+        // A loop that failed (say, storing the batch's last changes) runs again before anything else.
+        if (this.restartDue.delete(batchId)) this.drive(scheduler, restarts + 1);
         // A finished batch leaves memory: reads come from the store from now on.
-        if (scheduler.batch.open === false && this.schedulers.get(batchId) === scheduler) this.schedulers.delete(batchId);
-        else if (this.restartDue.delete(batchId)) this.drive(scheduler, restarts + 1);
+        else if (scheduler.batch.open === false && this.schedulers.get(batchId) === scheduler) this.schedulers.delete(batchId);
       });
     this.loops.set(batchId, loop);
   }
@@ -248,7 +260,7 @@ export class Engine {
     if (!batch.open) return;
     if (batch.notify && !batch.collected && !batch.notifiedAt && this.deps.notifier) await this.sendNotice(batch, this.deps.notifier);
     batch.open = false;
-    this.deps.store.saveHeader(batch);
+    this.saveHeader(batch);
   }
 
   /**
@@ -263,7 +275,7 @@ export class Engine {
     while ((batch.notice?.tries ?? 0) < MAX_NOTICE_TRIES && this.running) {
       const tries = (batch.notice?.tries ?? 0) + 1;
       batch.notice = { ...batch.notice, tries, lastTryAt: Date.now() };
-      this.deps.store.saveHeader(batch);
+      this.saveHeader(batch);
       try {
         const route = await withDeadline(this.inScope(() => notifier.notify(target, text)), deadlines?.noticeMs ?? 10_000, "the completion notice");
         batch.notifiedAt = Date.now();
@@ -297,8 +309,15 @@ export class Engine {
       const batch = this.schedulers.get(id)?.batch;
       if (!batch || batch.notes.filter((n) => n.startsWith("provider ")).length >= 10) continue;
       batch.notes.push(line);
-      this.deps.store.saveHeader(batch);
+      this.saveHeader(batch);
     }
+  }
+
+  /** A header change is stored with its batch's pending run changes, in one transaction. */
+  private saveHeader(batch: BatchRecord): void {
+    const scheduler = this.schedulers.get(batch.batchId);
+    if (scheduler?.batch === batch) scheduler.saveHeader();
+    else this.deps.store.saveHeader(batch);
   }
 
   private changed(batchId: string): void {

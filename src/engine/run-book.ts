@@ -1,6 +1,7 @@
-// A batch's book of runs, under the scheduler: every change is a guarded transition, stored
-// first, then applied in memory and reported; an attempt's end is written down as the policy
-// decides (cost, next state, the output cap) and its session released; notes go in the batch.
+// A batch's book of runs, under the scheduler: every change is a guarded transition, applied in
+// memory and stored with the rest of its turn's changes in one transaction (group commit), then
+// reported; an attempt's end is written down as the policy decides (cost, next state, the output
+// cap) and its session released once that is stored; notes go in the batch.
 import type { ChildRuntime, Transcript } from "../runtime/port.js";
 import { decide } from "../batch/policy.js";
 import type { Redactor } from "../batch/redact.js";
@@ -8,6 +9,7 @@ import { type Attempt, type AttemptOutcome, type BatchRecord, type RunRecord, TE
 import type { BatchStore } from "../store/batch-store.js";
 import { endedAttempt, nextState } from "./attempt-end.js";
 import { ChildSessions, type HostDeadlines } from "./children.js";
+import { GroupCommit } from "./group-commit.js";
 import { runDeadline } from "./limits.js";
 import { RunIndex } from "./run-index.js";
 import { childSessionKey } from "../batch/session-keys.js";
@@ -23,7 +25,7 @@ export interface SchedulerDeps {
   random?: () => number;
   /** Renders a gated run's prompt once every other run is terminal (the research synthesis). */
   ungate?: (batch: BatchRecord, run: RunRecord) => string;
-  changed: (batch: BatchRecord, run: RunRecord) => void; // after every committed change
+  changed: (batch: BatchRecord, run: RunRecord) => void; // after every stored change
   deadlines?: Partial<HostDeadlines>;
   /** Gateway-wide slots per provider and model, shared by every batch (none: only maxConcurrency). */
   slots?: SlotGate;
@@ -33,12 +35,33 @@ export abstract class RunBook {
   protected readonly now = Date.now;
   protected readonly index: RunIndex;
   protected readonly children: ChildSessions;
-  /** When the last host wait that ended a run returned, and when the last change was committed (ms; the notice timing line reads them). */
+  /** When the last host wait that ended a run returned, and when the last change was stored (ms; the notice timing line reads them). */
   readonly timing = { waitReturnedAt: 0, committedAt: 0 };
+  private readonly writes: GroupCommit;
 
   constructor(readonly batch: BatchRecord, protected readonly deps: SchedulerDeps) {
     this.children = new ChildSessions(deps.runtime, deps.deadlines);
     this.index = new RunIndex(batch.runs);
+    this.writes = new GroupCommit((runs, header) => this.store(runs, header), (err) => this.writeFailed(err));
+  }
+
+  /** Stores every change made so far now (one transaction); throws when the store cannot. */
+  flush(): void {
+    this.writes.flush();
+  }
+
+  /** Stores the batch's header (flags, notes, notice) now, with any change still pending. */
+  saveHeader(): void {
+    this.writes.add(undefined, true);
+    this.writes.flush();
+  }
+
+  /** A group of changes could not be stored (they stay pending): the loop must hear of it. */
+  protected abstract writeFailed(err: unknown): void;
+
+  /** Resolves once every change made so far is stored: anything seen outside the process waits for it. */
+  protected stored(): Promise<void> {
+    return this.writes.stored();
   }
 
   /** Ends the live attempt as `outcome` and moves the run on as the policy decides (a stopped run ends as stopped). */
@@ -51,8 +74,12 @@ export abstract class RunBook {
     this.releaseSlot(i, attempt.n, outcome); // the child's run is over either way: its slot is free
     if (!this.commit(i, { kind: "finish", n: attempt.n, ended, next })) return;
     if (cutFrom !== undefined) this.note(`${run.spec.label}: output of ${cutFrom.toLocaleString("en-US")} bytes cut to the stored cap of 1 MB`);
-    const released = this.children.release(attempt.sessionKey);
-    if (this.batch.runs[i].state === "queued") await released; // one live child per run, ever
+    // Deleted only once the end is stored: until then the transcript is what a restart recovers from.
+    const stored = this.stored();
+    const released = this.children.release(attempt.sessionKey, stored);
+    if (this.batch.runs[i].state !== "queued") return;
+    await stored; // a store error is the caller's (the loop restarts), not a retry's
+    await released; // one live child per run, ever
   }
 
   protected ended(attempt: Attempt, outcome: AttemptOutcome, reason: string | undefined, transcript: Transcript | undefined): EndedAttempt {
@@ -66,14 +93,14 @@ export abstract class RunBook {
 
   protected note(text: string): void {
     this.batch.notes.push(text);
-    this.deps.store.saveHeader(this.batch);
+    this.writes.add(undefined, true);
   }
 
   protected runDeadline(i: number): number {
     return runDeadline(this.batch.runs[i], this.now());
   }
 
-  /** Applies `t` to run `i`: stored first, then in memory, then reported. False when refused. */
+  /** Applies `t` to run `i` in memory and queues it for storing (see GroupCommit). False when refused. */
   protected commit(i: number, t: Transition): boolean {
     const next = applyTransition(this.batch.runs[i], t);
     if (!next) return false;
@@ -81,12 +108,17 @@ export abstract class RunBook {
     const { notify, collected, notifiedAt } = this.batch;
     // Once no run is left, the batch stays open only while a completion notice is owed.
     const open = this.index.open.size - (closes ? 1 : 0) > 0 || (notify === true && !collected && !notifiedAt);
-    this.deps.store.saveRun({ ...this.batch, open }, i, next, open !== this.batch.open);
+    this.writes.add(i, open !== this.batch.open);
     this.batch.runs[i] = next;
     this.batch.open = open;
-    this.timing.committedAt = this.now();
     this.index.track(i);
-    this.deps.changed(this.batch, next);
     return true;
+  }
+
+  /** One transaction for a group of changes; then they are reported. */
+  private store(runs: number[], header: boolean): void {
+    this.deps.store.saveRuns(this.batch, runs.map((i) => [i, this.batch.runs[i]] as const), header);
+    this.timing.committedAt = this.now();
+    for (const i of runs) this.deps.changed(this.batch, this.batch.runs[i]);
   }
 }

@@ -1,7 +1,8 @@
 // Runs one batch to its end inside the engine: admits queued runs as slots free up (FIFO, at most
 // maxConcurrency live), waits on children through the host's bounded long-poll (never by
 // sleeping), judges what they produced, retries and escalates, and enforces timeouts, the budget
-// and cancels. Every change is a guarded transition committed to the store before it is reported.
+// and cancels. Every change is a guarded transition, stored (one transaction per turn) before it
+// is reported or acted on outside the process.
 // A stop is recorded first (durably, final) and carried out beside the loop; starts run beside
 // it too, so neither a slow host start nor a slow stop holds up the other runs.
 import type { StartedRun, Transcript, WaitResult } from "../runtime/port.js";
@@ -75,6 +76,8 @@ export class BatchScheduler extends RunBook {
   async run(signal: AbortSignal): Promise<void> {
     // Keyed by run id: a wait belongs to one attempt, never to a later attempt of the same run.
     const waits = new Map<string, Promise<Ended>>();
+    this.failure = undefined; // a restarted loop starts clean: a write that failed is tried again here
+    this.flush();
     this.reclaimLostStarts();
     while (!this.complete && !signal.aborted) {
       this.dirty = false;
@@ -107,6 +110,7 @@ export class BatchScheduler extends RunBook {
     // Session deletes go on: the engine awaits drained() only after the batch's end is told.
     await this.children.settled();
     this.throwFailure();
+    this.flush();
   }
 
   /** Resolves once the finished children's session deletes are done (after the batch's end, never before). */
@@ -204,6 +208,13 @@ export class BatchScheduler extends RunBook {
     let started: StartedRun;
     this.starting.add(i);
     try {
+      await this.stored(); // the attempt is on disk before the host hears of it
+    } catch (err) {
+      this.starting.delete(i);
+      this.releaseSlot(i, n); // never asked for: the restarted loop ends it as lost
+      throw err;
+    }
+    try {
       started = await this.children.start({ sessionKey: attempt.sessionKey, message: run.spec.prompt, model, idempotencyKey: `${this.batch.batchId}:${run.spec.label}:${n}`, surface: run.spec.surface });
     } catch (err) {
       return this.startFailed(i, attempt, err);
@@ -219,15 +230,15 @@ export class BatchScheduler extends RunBook {
 
   /**
    * After the loop restarted on an error: an attempt of ours that is live without a run id and
-   * whose start is no longer in flight lost its start's answer (say its commit failed). Its session
-   * is deleted and it re-runs at once, like an attempt cut off by a restart.
+   * whose start is no longer in flight never reached the host (storing it failed, so it was not
+   * sent). Its session is deleted to be sure and it re-runs at once, like an attempt cut off by a restart.
    */
   private reclaimLostStarts(): void {
     for (const i of this.index.live) {
       const attempt = liveAttempt(this.batch.runs[i]);
       if (!attempt || attempt.runId || attempt.owner !== this.deps.owner || this.starting.has(i) || this.stopping.has(i)) continue;
       this.beside(
-        this.children.stopAndConfirm(attempt.sessionKey, undefined).then(() => this.finish(i, attempt, "interrupted", "the engine lost this start's answer (its scheduler restarted); run again")),
+        this.children.stopAndConfirm(attempt.sessionKey, undefined).then(() => this.finish(i, attempt, "interrupted", "this start could not be stored, so it was never sent (the scheduler restarted); run again")),
       );
     }
   }
@@ -300,6 +311,7 @@ export class BatchScheduler extends RunBook {
     const attempt = liveAttempt(this.batch.runs[i]);
     if (!stop) return;
     if (!attempt) return void this.commit(i, { kind: "end", state: STOPPED_STATE[stop.outcome], error: stop.reason });
+    await this.stored(); // the stop is final on disk before its child is touched
     const transcript = await this.children.read(attempt.sessionKey);
     const confirmed = await this.children.stopAndConfirm(attempt.sessionKey, attempt.runId);
     const note = confirmed ? "" : " (the host did not confirm the child stopped; attempt abandoned)";
@@ -314,6 +326,11 @@ export class BatchScheduler extends RunBook {
     void this.children.beside(
       work.catch((err: unknown) => void (this.failure ??= err)).finally(() => this.wake()),
     );
+  }
+
+  protected writeFailed(err: unknown): void {
+    this.failure ??= err;
+    this.wake();
   }
 
   /** Rethrows (once) an error of work done beside the loop: a restarted loop starts clean. */

@@ -1,5 +1,5 @@
-// Durable batch state in one SQLite database (node:sqlite, WAL). Every change the engine makes is
-// one transaction, committed before anyone is told about it: a crash leaves the old state or the
+// Durable batch state in one SQLite database (node:sqlite, WAL). Every group of changes the engine
+// makes (engine/group-commit) is one transaction, committed before anyone is told about it: a crash leaves the old state or the
 // new one, never a torn record. The engine is the only writer; the CLI opens it read-only.
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -94,8 +94,13 @@ export class BatchStore {
 
   /** Writes one run (its row and its attempts) in one transaction, with the batch's header unless `headerToo` is false. */
   saveRun(batch: BatchRecord, index: number, run: RunRecord, headerToo = true): void {
+    this.saveRuns(batch, [[index, run]], headerToo);
+  }
+
+  /** Writes several runs of one batch (a group of changes), with its header when `headerToo`, in one transaction. */
+  saveRuns(batch: BatchRecord, runs: readonly (readonly [index: number, run: RunRecord])[], headerToo: boolean): void {
     this.tx(() => {
-      this.writeRun(batch.batchId, index, run);
+      for (const [index, run] of runs) this.writeRun(batch.batchId, index, run);
       if (headerToo) this.writeHeader(batch);
     });
   }

@@ -191,7 +191,7 @@ function instrument(store: BatchStore, crashAt: number, mode: string): string[] 
       }
     };
   store.create = named(store.create, (b) => `create ${b.batchId}`);
-  store.saveRun = named(store.saveRun, (b, _i, r) => `saveRun ${b.batchId} ${r.spec.label} ${r.state}`);
+  store.saveRuns = named(store.saveRuns, (b, runs) => `saveRuns ${b.batchId} ${runs.map(([, r]) => `${r.spec.label} ${r.state}`).join(", ") || "(header)"}`);
   store.saveHeader = named(store.saveHeader, (b) => `saveHeader ${b.batchId} open=${b.open}`);
   store.prune = named(store.prune, () => "prune");
   return kinds;

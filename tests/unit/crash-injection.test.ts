@@ -185,7 +185,12 @@ async function crashAndRecover(expect: ExpectStatic, p: Point): Promise<void> {
     const kills: Map<string, BatchRecord | undefined>[] = [];
     await slot(async () => {
       const first = await runChild(dir, killEnv(p.first, p.seed, "child-1", false));
-      expect(first.signal, `${at} the child was not killed: ${first.stderr || first.stdout}`).toBe("SIGKILL");
+      // Group commits follow the event loop, so a run may make a commit or two fewer than the clean
+      // one: a life that ends before commit K is a clean end (checked as such), never a pass unseen.
+      if (first.signal !== "SIGKILL") {
+        expect(first.code, `${at} the child was not killed and failed: ${first.stderr}`).toBe(0);
+        expect((JSON.parse(first.stdout) as { commits: number }).commits, `${at} the child was not killed`).toBeLessThan(p.first.k);
+      }
       kills.push(snapshot(dir));
       if (p.second) {
         const second = await runChild(dir, killEnv(p.second, p.seed, "child-2", true));
@@ -271,7 +276,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("crash injection: a SIGKILL at any commit loses no finished result and pays nothing twice", () => {
   it("the clean run (the scenario the kills cut into) ends with every lane ok and one notice", ({ expect }) => {
-    expect(clean.commits).toBeGreaterThanOrEqual(25);
+    expect(clean.commits).toBeGreaterThanOrEqual(20); // changes of one turn share a commit (engine/group-commit)
     expect(clean.notices).toEqual([{ owner: "child-1", batchId: "crash-b" }]);
     for (const id of BATCH_IDS) {
       const b = clean.snapshot.get(id)!;

@@ -379,7 +379,7 @@ describe("start and stop", () => {
     await until(engine, batch.batchId, (b) => Boolean(b.runs[0].attempts[0]?.runId));
     await engine.start();
     expect(await engine.cancel(batch.batchId)).toEqual(["a"]);
-    await poll(() => sent.length > 0);
+    await poll(() => sent.length > 0 && engine.store.load(batch.batchId)?.open === false);
     expect(sent).toHaveLength(1);
     expect(engine.store.load(batch.batchId)?.open).toBe(false);
   });
@@ -394,10 +394,10 @@ describe("start and stop", () => {
     const { engine } = make({}, rt);
     let stopped = false;
     const lateWrites: string[] = [];
-    const saveRun = engine.store.saveRun.bind(engine.store);
-    engine.store.saveRun = (batch, i, run) => {
-      if (stopped) lateWrites.push(run.state);
-      return saveRun(batch, i, run);
+    const saveRuns = engine.store.saveRuns.bind(engine.store);
+    engine.store.saveRuns = (batch, runs, header) => {
+      if (stopped) lateWrites.push(...runs.map(([, run]) => run.state));
+      return saveRuns(batch, runs, header);
     };
     const batch = batchOf([spec("a")]);
     engine.submit(batch);
@@ -438,14 +438,14 @@ describe("start and stop", () => {
   it("a batch whose loop throws (a store error) is restarted, logged, and runs to its end without a new start", async () => {
     const { lines, log } = logger();
     const { engine } = make({ log, deadlines: { loopRestartMs: 20 } }, new MemoryRuntime(() => ({ delayMs: 20 })));
-    const saveRun = engine.store.saveRun.bind(engine.store);
+    const saveRuns = engine.store.saveRuns.bind(engine.store);
     let failures = 2;
-    engine.store.saveRun = (...args) => {
-      if (failures > 0 && args[2].state !== "running") {
+    engine.store.saveRuns = (...args) => {
+      if (failures > 0 && args[1].some(([, run]) => run.state !== "running")) {
         failures--;
         throw new Error("disk full");
       }
-      return saveRun(...args);
+      return saveRuns(...args);
     };
     const batch = batchOf([spec("a")]);
     engine.submit(batch);
@@ -454,25 +454,51 @@ describe("start and stop", () => {
     expect(lines.find((l) => l.includes("its scheduler stopped on an error"))).toMatch(new RegExp(`^parallel-agents: batch ${batch.batchId}: its scheduler stopped on an error \\(1 of ${MAX_LOOP_RESTARTS + 1}\\): Error: disk full`));
   });
 
-  it("a store error in work beside the loop (recording a start's answer) restarts the loop once, and the lost start runs again", async () => {
+  it("a store error when storing a start restarts the loop once: the host never heard of that attempt, and the run runs once", async () => {
     const { lines, log } = logger();
     const rt = new MemoryRuntime(() => ({ delayMs: 20 }));
     const { engine } = make({ log, deadlines: { loopRestartMs: 10 } }, rt);
-    const saveRun = engine.store.saveRun.bind(engine.store);
+    const saveRuns = engine.store.saveRuns.bind(engine.store);
     let failures = 1;
-    engine.store.saveRun = (...args) => {
-      if (failures > 0 && args[2].attempts[0]?.runId) {
+    engine.store.saveRuns = (...args) => {
+      if (failures > 0 && args[1].some(([, run]) => run.state === "running")) {
         failures--;
         throw new Error("database is locked");
       }
-      return saveRun(...args);
+      return saveRuns(...args);
     };
     const batch = batchOf([spec("a")]);
     engine.submit(batch);
     const b = await settled(engine, batch.batchId, 5_000);
     expect(b.runs[0].state).toBe("ok");
     expect(b.runs[0].attempts.map((a) => a.outcome)).toEqual(["interrupted", "ok"]);
+    expect(b.runs[0].attempts[0].reason).toBe("this start could not be stored, so it was never sent (the scheduler restarted); run again");
+    expect(rt.runs.map((r) => r.req.sessionKey)).toEqual([b.runs[0].attempts[1].sessionKey]); // the first was never sent
     expect(lines.filter((l) => l.includes("its scheduler stopped on an error"))).toHaveLength(1);
+    expect(engine.store.load(batch.batchId)).toEqual(b);
+  });
+
+  it("a store error when storing a start's answer restarts the loop once; the answer is kept and stored with the next write, and the child runs once", async () => {
+    const { lines, log } = logger();
+    const rt = new MemoryRuntime(() => ({ delayMs: 20 }));
+    const { engine } = make({ log, deadlines: { loopRestartMs: 10 } }, rt);
+    const saveRuns = engine.store.saveRuns.bind(engine.store);
+    let failures = 1;
+    engine.store.saveRuns = (...args) => {
+      if (failures > 0 && args[1].some(([, run]) => run.attempts[0]?.runId)) {
+        failures--;
+        throw new Error("database is locked");
+      }
+      return saveRuns(...args);
+    };
+    const batch = batchOf([spec("a")]);
+    engine.submit(batch);
+    const b = await settled(engine, batch.batchId, 5_000);
+    expect(b.runs[0].state).toBe("ok");
+    expect(b.runs[0].attempts.map((a) => [a.outcome, a.runId])).toEqual([["ok", "run-1"]]);
+    expect(rt.runs).toHaveLength(1);
+    expect(lines.filter((l) => l.includes("its scheduler stopped on an error"))).toHaveLength(1);
+    expect(engine.store.load(batch.batchId)).toEqual(b);
   });
 
   it("a loop that keeps throwing (the synthesis prompt will not render) fails its batch with the reason after bounded restarts; the batch ends and is noticed", async () => {
@@ -509,14 +535,14 @@ describe("start and stop", () => {
     store.close();
     const { lines, log } = logger();
     const { engine } = make({ log }, new MemoryRuntime(), dir);
-    const saveRun = engine.store.saveRun.bind(engine.store);
+    const saveRuns = engine.store.saveRuns.bind(engine.store);
     let failOnce = true;
-    engine.store.saveRun = (...args) => {
+    engine.store.saveRuns = (...args) => {
       if (failOnce) {
         failOnce = false;
         throw new Error("locked");
       }
-      return saveRun(...args);
+      return saveRuns(...args);
     };
     await engine.start();
     expect(lines).toContain(`parallel-agents: recovering ${batch.batchId} failed: Error: locked`);

@@ -76,7 +76,9 @@ describe("provider-aware concurrency", () => {
     const firstSmall = order.indexOf(true);
     const secondSmall = order.indexOf(true, firstSmall + 1);
     process.stderr.write(`[unit] the small batch's runs started as #${firstSmall + 1} and #${secondSmall + 1} of ${rt.runs.length} so far\n`);
-    expect(firstSmall).toBeLessThanOrEqual(5); // the first slot freed after it asked (4 were taken)
+    // Both within the round of starts the first 4 ends free (#5-#8; without fairness: #25 and #26).
+    // Host starts claimed in one turn go out in the order their batches' writes are stored.
+    expect(firstSmall).toBeLessThanOrEqual(6);
     expect(secondSmall).toBeLessThanOrEqual(7);
     expect(Object.values(labelsOf(await settled(engine, big.batchId)))).toEqual(Array(24).fill("ok"));
     await engine.stop();
