@@ -180,7 +180,7 @@ describe("dashboard in a real browser", () => {
       totals: [`${int(v.totals.batches)} batches`, `${int(v.totals.runs)} runs`, `${int(v.totals.attempts)} attempts`, `${int(v.totals.tokens)} tokens`, `${usd(v.totals.costUsd)} cost`,
         v.totals.savedPct === null ? "no priced baseline" : `saved ${usd(v.totals.savedUsd)} (${v.totals.savedPct}%) against all on ${v.totals.baselineModels.join(", ")} (${usd(v.totals.baselineCostUsd)})`],
       models: v.models.map((m: any) => {
-        const failures = Object.entries(m.failures as Record<string, number>).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ");
+        const failures = [...Object.entries(m.failures as Record<string, number>).sort((a, b) => b[1] - a[1]), ...(m.running ? [["running", m.running]] : [])].map(([k, n]) => `${k} ${n}`).join(", ");
         return [failures ? `${m.model}\n${failures}` : m.model, int(m.attempts), int(m.ok), int(m.escalations), int(m.tokens), usd(m.costUsd)];
       }),
       roles: v.roles.map((r: any) => [r.role, int(r.runs), `${r.firstRungSuccessRate === null ? "-" : `${Math.round(r.firstRungSuccessRate * 100)}%`} (${r.firstRungOk}/${r.judged})`, r.meanAttempts === null ? "-" : String(r.meanAttempts), usd(r.costUsd)]),
