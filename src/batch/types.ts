@@ -1,6 +1,6 @@
 // The data a batch is made of. Everything here is plain JSON so the ledger can store it as is.
 import type { ChildSurface, Usage } from "../runtime/port.js";
-import type { Prices } from "../pricing/prices.js";
+import { type Prices, roundUsd } from "../pricing/prices.js";
 
 export type RunState = "queued" | "running" | "ok" | "failed" | "timed_out" | "cancelled";
 export const TERMINAL_STATES: ReadonlySet<RunState> = new Set(["ok", "failed", "timed_out", "cancelled"]);
@@ -141,5 +141,5 @@ export function batchTotals(batch: BatchRecord): { tokens: number; costUsd: numb
   let tokens = 0;
   let costUsd = 0;
   for (const run of batch.runs) for (const a of run.attempts) (tokens += a.tokens), (costUsd += a.costUsd);
-  return { tokens, costUsd: Math.round(costUsd * 1e6) / 1e6 };
+  return { tokens, costUsd: roundUsd(costUsd) };
 }

@@ -6,6 +6,7 @@
 import type { Attempt, BatchRecord, RunRecord } from "../batch/types.js";
 import { type AgentLearnedStart, learnedNote, learnedStarts } from "../ladder-learning/index.js";
 import { startVerdict } from "../ladder-learning/rule.js";
+import { roundUsd } from "../pricing/prices.js";
 import type { BatchStore } from "../store/batch-store.js";
 import { batchBaseline } from "./baseline.js";
 import { parseSince } from "./since.js";
@@ -49,8 +50,6 @@ export interface RoleStats {
   tokens: number;
   costUsd: number;
 }
-
-const usd = (n: number) => Math.round(n * 1e6) / 1e6;
 
 function modelOf(map: Map<string, ModelStats>, a: Attempt): ModelStats {
   const model = a.model ?? "default";
@@ -122,20 +121,20 @@ export function statsView(store: BatchStore, options: StatsOptions = {}) {
     totals.baselineCostUsd += baseline.costUsd;
     if (baseline.model) baselineModels.add(baseline.model);
   }
-  totals.costUsd = usd(totals.costUsd);
-  totals.baselineCostUsd = usd(totals.baselineCostUsd);
-  totals.savedUsd = usd(totals.baselineCostUsd - totals.costUsd);
+  totals.costUsd = roundUsd(totals.costUsd);
+  totals.baselineCostUsd = roundUsd(totals.baselineCostUsd);
+  totals.savedUsd = roundUsd(totals.baselineCostUsd - totals.costUsd);
   totals.savedPct = totals.baselineCostUsd > 0 ? Math.round((totals.savedUsd / totals.baselineCostUsd) * 1000) / 10 : null;
   totals.baselineModels = [...baselineModels];
   return {
     scope: { agentId: options.agentId ?? null, since: from === undefined ? null : new Date(from).toISOString() },
-    models: [...models.values()].map((m) => ({ ...m, costUsd: usd(m.costUsd) })).sort((a, b) => b.attempts - a.attempts || a.model.localeCompare(b.model)),
+    models: [...models.values()].map((m) => ({ ...m, costUsd: roundUsd(m.costUsd) })).sort((a, b) => b.attempts - a.attempts || a.model.localeCompare(b.model)),
     roles: [...roles.values()]
       .map(({ attempts, started, ...r }) => ({
         ...r,
         firstRungSuccessRate: r.judged ? Math.round((r.firstRungOk / r.judged) * 1000) / 1000 : null,
         meanAttempts: started ? Math.round((attempts / started) * 100) / 100 : null,
-        costUsd: usd(r.costUsd),
+        costUsd: roundUsd(r.costUsd),
       }))
       .sort((a, b) => b.runs - a.runs || a.role.localeCompare(b.role)),
     totals,

@@ -4,7 +4,7 @@
 import { type Attempt, type BatchRecord, type RunRecord, TERMINAL_STATES, isComplete } from "../batch/types.js";
 import { ERROR_EXCERPT_CHARS, TEXT_PAGE_CHARS, fence, fencedPage, pageOf } from "./read-on.js";
 import { synthesisRun, synthesisText } from "./research-lanes.js";
-import { batchUsage, usageSummary } from "../pricing/index.js";
+import { batchUsage, roundUsd, usageSummary } from "../pricing/index.js";
 
 const OUTPUT_CAP_CHARS = 16_000;
 
@@ -18,7 +18,7 @@ function attemptView(a: Attempt) {
     startedAt: new Date(a.startedAt).toISOString(),
     endedAt: a.endedAt ? new Date(a.endedAt).toISOString() : undefined,
     tokens: a.tokens,
-    costUsd: round(a.costUsd),
+    costUsd: roundUsd(a.costUsd),
   };
 }
 
@@ -37,7 +37,7 @@ export function runView(run: RunRecord) {
     ...(run.json !== undefined ? { json: run.json } : {}),
     model: last?.modelUsed ?? last?.model ?? "default",
     attempts: run.attempts.map(attemptView),
-    usage: { tokens: sum((a) => a.tokens), costUsd: round(sum((a) => a.costUsd)) },
+    usage: { tokens: sum((a) => a.tokens), costUsd: roundUsd(sum((a) => a.costUsd)) },
     ...(run.error ? { error: run.error } : {}),
   };
 }
@@ -103,5 +103,3 @@ export function errorExcerpt(batchId: string, run: RunRecord): string {
   const more = page.to < page.total ? `\n[error cut at ${page.to} of ${page.total} characters; the whole error: poll_until_complete ${JSON.stringify({ batchId, label: run.spec.label })}]` : "";
   return `${fence(run.spec.label, page.text, "run-error")}${more}`;
 }
-
-const round = (usd: number) => Math.round(usd * 1e6) / 1e6;

@@ -1,7 +1,8 @@
 // The Parallel Agents dashboard in a real headless Chromium against the real gateway: the page loads behind
 // the gateway's auth (token as a header, never in a URL), a running batch appears and its lanes turn ok
 // without a reload, the timeline has one bar per attempt coloured by rung (an escalated run shows two rungs),
-// a child's markup stays text, the page is usable by keyboard, and the Control UI tab is advertised.
+// a child's markup stays text, the page is usable by keyboard, the stats panel shows what the stats view reports
+// (and follows a new batch live), and the Control UI tab is advertised.
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -160,6 +161,75 @@ describe("dashboard in a real browser", () => {
     expect(await page.evaluate(() => document.activeElement?.closest("details")?.getAttribute("data-run-details"))).toBe("quick");
     await page.keyboard.press("Escape");
     expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.batch)).toBe(batchId);
+  });
+
+  it("the stats panel shows what /api/stats reports across every batch (totals, a row per model and per role, learned starts) and follows a new batch live", async () => {
+    const spawned = await gw().invokeTool("parallel_spawn", {
+      tasks: [task("tally", "[[reply:TALLY]]"), { label: "writer", role: "content-writer", vars: { topic: "[[reply:WRITTEN]] dashboards" } }],
+      waitSeconds: 0,
+    });
+    expect(spawned.status, JSON.stringify(spawned.body).slice(0, 500)).toBe(200);
+    const second = await batchDone(spawned.body.result.details.batchId);
+    const first = await api(`batches/${batchId}`);
+    const endedAt = Date.now();
+
+    // What the panel must show for a stats view, in the page's formats (int: en-US digits, usd: 4 decimals).
+    const int = (n: number) => n.toLocaleString("en-US");
+    const usd = (n: number) => `$${n.toFixed(4)}`;
+    const shown = (v: any) => ({
+      totals: [`${int(v.totals.batches)} batches`, `${int(v.totals.runs)} runs`, `${int(v.totals.attempts)} attempts`, `${int(v.totals.tokens)} tokens`, `${usd(v.totals.costUsd)} cost`,
+        v.totals.savedPct === null ? "no priced baseline" : `saved ${usd(v.totals.savedUsd)} (${v.totals.savedPct}%) against all on ${v.totals.baselineModels.join(", ")} (${usd(v.totals.baselineCostUsd)})`],
+      models: v.models.map((m: any) => {
+        const failures = [...Object.entries(m.failures as Record<string, number>).sort((a, b) => b[1] - a[1]), ...(m.running ? [["running", m.running]] : [])].map(([k, n]) => `${k} ${n}`).join(", ");
+        return [failures ? `${m.model}\n${failures}` : m.model, int(m.attempts), int(m.ok), int(m.escalations), int(m.tokens), usd(m.costUsd)];
+      }),
+      roles: v.roles.map((r: any) => [r.role, int(r.runs), `${r.firstRungSuccessRate === null ? "-" : `${Math.round(r.firstRungSuccessRate * 100)}%`} (${r.firstRungOk}/${r.judged})`, r.meanAttempts === null ? "-" : String(r.meanAttempts), usd(r.costUsd)]),
+      learned: v.learnedStarts.map((l: any) => `[${l.agentId}] ${l.note}`),
+    });
+    const panel = () =>
+      page.evaluate(() => {
+        const box = document.getElementById("stats")!;
+        const rows = (name: string) => [...box.querySelectorAll(`table[data-stats="${name}"] tbody tr`)].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.innerText));
+        return {
+          hidden: box.hidden,
+          totals: [...box.querySelectorAll("[data-stats-totals] > span")].map((s) => (s as HTMLElement).innerText),
+          models: rows("models"),
+          roles: rows("roles"),
+          learned: [...box.querySelectorAll("ul.notes li")].map((li) => (li as HTMLElement).innerText),
+        };
+      });
+
+    // The panel follows the list without a reload: wait (bounded only to catch a hang) until it shows the view
+    // as the data route reports it now, i.e. with the second batch in it.
+    let view: any;
+    let seen: Awaited<ReturnType<typeof panel>> | undefined;
+    let matched = false;
+    for (const deadline = Date.now() + 60_000; !matched && Date.now() < deadline; matched || (await sleep(250))) {
+      view = await api("stats");
+      seen = await panel();
+      matched = !seen.hidden && JSON.stringify({ ...seen, hidden: undefined }) === JSON.stringify({ ...shown(view), hidden: undefined });
+    }
+    process.stderr.write(`[e2e] dashboard: stats panel ${matched ? "matched" : "still did not match"} the data route ${Date.now() - endedAt} ms after the second batch ended\n`);
+    expect(seen!.hidden).toBe(false);
+    expect({ totals: seen!.totals, models: seen!.models, roles: seen!.roles, learned: seen!.learned }).toEqual(shown(view));
+    expect(await page.evaluate(() => (window as any).__loaded)).toBe("once"); // same document: no reload
+
+    // The view itself is about these two batches, so the comparison above cannot pass on an empty or
+    // one-batch panel: both batches, all their runs, their tokens and cost, every model and role they used.
+    expect(view.scope).toEqual({ agentId: null, since: null });
+    expect(view.totals).toMatchObject({ batches: 2, runs: first.runs.length + second.runs.length, tokens: first.tokens + second.tokens });
+    expect(view.totals.costUsd).toBeCloseTo(first.costUsd + second.costUsd, 6);
+    expect(view.totals.costUsd).toBeGreaterThan(0);
+    const attempts = [...first.runs, ...second.runs].flatMap((r: any) => r.attempts);
+    expect(view.totals.attempts).toBe(attempts.length);
+    expect(view.models.map((m: any) => m.model).sort()).toEqual([...new Set(attempts.map((a: any) => a.model))].sort());
+    const cheap = view.models.find((m: any) => m.model === "fake/cheap");
+    expect(cheap.failures.provider_error).toBe(2); // the escalates lane's two scripted 400s
+    expect(view.roles.map((r: any) => r.role).sort()).toEqual(["(task)", "content-writer"]);
+
+    mkdirSync(SHOTS, { recursive: true });
+    await page.locator("#stats").scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, "stats.png") });
   });
 
   it("never put the token in a URL", () => {
