@@ -15,14 +15,14 @@ export { BatchStore } from "./src/store/batch-store.ts";
 export { MemoryRuntime } from "./tests/support/memory-runtime.ts";
 `;
 
-let cached;
+const cached = new Map();
 
-/** Path of an ESM bundle exporting { Engine, BatchStore, MemoryRuntime }. */
-export async function engineBundle() {
-  if (cached) return cached;
+/** Path of an ESM bundle exporting { Engine, BatchStore, MemoryRuntime } from the sources under `root` (this tree by default). */
+export async function engineBundle(root = ROOT) {
+  if (cached.has(root)) return cached.get(root);
   const outfile = join(mkdtempSync(join(tmpdir(), "pa-bench-")), "engine.mjs");
   await build({
-    stdin: { contents: ENTRY, resolveDir: ROOT, loader: "ts", sourcefile: "bench-engine-entry.ts" },
+    stdin: { contents: ENTRY, resolveDir: root, loader: "ts", sourcefile: "bench-engine-entry.ts" },
     outfile,
     bundle: true,
     platform: "node",
@@ -31,7 +31,7 @@ export async function engineBundle() {
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: "warning",
   });
-  cached = outfile;
+  cached.set(root, outfile);
   return outfile;
 }
 
