@@ -38,6 +38,8 @@ export abstract class RunBook {
   /** When the last host wait that ended a run returned, and when the last change was stored (ms; the notice timing line reads them). */
   readonly timing = { waitReturnedAt: 0, committedAt: 0 };
   private readonly writes: GroupCommit;
+  /** An error in work done beside the loop (a start, a stop, a write): the loop throws it. */
+  protected failure: unknown;
 
   constructor(readonly batch: BatchRecord, protected readonly deps: SchedulerDeps) {
     this.children = new ChildSessions(deps.runtime, deps.deadlines);
@@ -56,8 +58,8 @@ export abstract class RunBook {
     this.writes.flush();
   }
 
-  /** A group of changes could not be stored (they stay pending): the loop must hear of it. */
-  protected abstract writeFailed(err: unknown): void;
+  /** Makes the loop look again now (after a cancel, new work, or an error beside it). */
+  abstract wake(): void;
 
   /** Resolves once every change made so far is stored: anything seen outside the process waits for it. */
   protected stored(): Promise<void> {
@@ -98,6 +100,26 @@ export abstract class RunBook {
 
   protected runDeadline(i: number): number {
     return runDeadline(this.batch.runs[i], this.now());
+  }
+
+  /** Work done beside the loop: tracked, wakes the loop when done, and its error reaches the loop. */
+  protected beside(work: Promise<void>): void {
+    void this.children.beside(
+      work.catch((err: unknown) => void (this.failure ??= err)).finally(() => this.wake()),
+    );
+  }
+
+  /** A group of changes could not be stored (they stay pending): the loop must hear of it. */
+  protected writeFailed(err: unknown): void {
+    this.failure ??= err;
+    this.wake();
+  }
+
+  /** Rethrows (once) an error of work done beside the loop: a restarted loop starts clean. */
+  protected throwFailure(): void {
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) throw failure;
   }
 
   /** Applies `t` to run `i` in memory and queues it for storing (see GroupCommit). False when refused. */

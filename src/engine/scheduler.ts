@@ -1,10 +1,9 @@
 // Runs one batch to its end inside the engine: admits queued runs as slots free up (FIFO, at most
 // maxConcurrency live), waits on children through the host's bounded long-poll (never by
 // sleeping), judges what they produced, retries and escalates, and enforces timeouts, the budget
-// and cancels. Every change is a guarded transition, stored (one transaction per turn) before it
-// is reported or acted on outside the process.
-// A stop is recorded first (durably, final) and carried out beside the loop; starts run beside
-// it too, so neither a slow host start nor a slow stop holds up the other runs.
+// and cancels (run-stops.ts). Every change is a guarded transition, stored (one transaction per
+// turn) before it is reported or acted on outside the process. Starts and stops run beside the
+// loop, so neither a slow host start nor a slow stop holds up the other runs.
 import type { StartedRun, Transcript, WaitResult } from "../runtime/port.js";
 import { admitNext } from "../pricing/index.js";
 import { correctiveMessage } from "../batch/json-contract.js";
@@ -13,9 +12,9 @@ import { afterRefusal, classifyHostError, firstModel, isHostNotReady, refusedRea
 import { HostDeadlineError, raceUntil } from "../batch/race.js";
 import type { Ended } from "./children.js";
 import { childSessionKey } from "../batch/session-keys.js";
-import { type Attempt, type BatchRecord, type RunStop, STOPPED_STATE, emptyUsage } from "../batch/types.js";
-import { budgetSpent, lateRuns } from "./limits.js";
-import { RunBook, type SchedulerDeps } from "./run-book.js";
+import { type Attempt, type BatchRecord, emptyUsage } from "../batch/types.js";
+import type { SchedulerDeps } from "./run-book.js";
+import { RunStops } from "./run-stops.js";
 import { attemptCost } from "./attempt-end.js";
 import { liveAttempt } from "./transitions.js";
 
@@ -26,9 +25,7 @@ const WAIT_SLICE_MS = 30_000;
 
 const WAKE = Symbol("wake");
 
-export class BatchScheduler extends RunBook {
-  /** Runs whose stop is being carried out: their wait results are the stopper's to record, not the loop's. */
-  private readonly stopping = new Set<number>();
+export class BatchScheduler extends RunStops {
   /** Runs whose start the host is still admitting. */
   private readonly starting = new Set<number>();
   /** Some run still waits for the others (checked only while true: a batch has few gated runs). */
@@ -36,8 +33,6 @@ export class BatchScheduler extends RunBook {
   private wakeUp: (() => void) | undefined;
   /** Something changed since the loop last looked (set by wake). */
   private dirty = false;
-  /** An error in work done beside the loop (a start, a stop): the loop throws it. */
-  private failure: unknown;
 
   constructor(batch: BatchRecord, deps: SchedulerDeps) {
     super(batch, deps);
@@ -48,7 +43,6 @@ export class BatchScheduler extends RunBook {
     return this.index.open.size === 0;
   }
 
-  /** Makes the loop look again now (after a cancel, or new work). */
   wake(): void {
     this.dirty = true;
     this.wakeUp?.();
@@ -116,49 +110,6 @@ export class BatchScheduler extends RunBook {
   /** Resolves once the finished children's session deletes are done (after the batch's end, never before). */
   drained(): Promise<void> {
     return this.children.drained();
-  }
-
-  /** Accepts a cancel of queued and running runs (all, or those labelled): recorded now, carried out by the loop. */
-  cancel(labels?: string[]): string[] {
-    const targets = [...this.index.open].sort((a, b) => a - b).filter((i) => !labels || labels.includes(this.batch.runs[i].spec.label));
-    for (const i of targets) this.requestStop(i, "cancelled", "cancelled by parallel_cancel");
-    this.wake();
-    return targets.map((i) => this.batch.runs[i].spec.label);
-  }
-
-  /**
-   * The loop failed for good: every open run ends `failed` with `reason` (live children stopped),
-   * so the batch ends and its requester is told.
-   */
-  async failAll(reason: string): Promise<void> {
-    await Promise.all(
-      [...this.index.open].map(async (i) => {
-        const attempt = liveAttempt(this.batch.runs[i]);
-        if (!attempt) return void this.commit(i, { kind: "end", state: "failed", error: reason });
-        this.releaseSlot(i, attempt.n);
-        const transcript = await this.children.read(attempt.sessionKey);
-        await this.children.stopAndConfirm(attempt.sessionKey, attempt.runId);
-        this.commit(i, { kind: "finish", n: attempt.n, ended: this.ended(attempt, "interrupted", reason, transcript), next: { state: "failed", error: reason } });
-      }),
-    );
-  }
-
-  /**
-   * Takes back the live attempt in session `sessionKey` that the host reports rate limited while its
-   * provider is over its cap: its child is stopped and the attempt ends `rate_limit`, so the run
-   * re-runs on the same rung when a slot frees. Not a stop of the run: a stop that comes meanwhile wins.
-   */
-  takeBack(sessionKey: string, reason: string): void {
-    const i = [...this.index.live].find((j) => liveAttempt(this.batch.runs[j])?.sessionKey === sessionKey);
-    if (i === undefined || this.stopping.has(i) || this.batch.runs[i].stop) return;
-    const attempt = liveAttempt(this.batch.runs[i])!;
-    this.stopping.add(i);
-    const work = async () => {
-      const transcript = await this.children.read(attempt.sessionKey);
-      await this.children.stopAndConfirm(attempt.sessionKey, attempt.runId);
-      if (liveAttempt(this.batch.runs[i])?.n === attempt.n) await this.finish(i, attempt, "rate_limit", reason, transcript);
-    };
-    this.beside(work().finally(() => this.stopping.delete(i)));
   }
 
   /** Queued runs whose turn it is start, up to the batch's concurrency and the gateway-wide slots (each start runs beside the loop). */
@@ -292,54 +243,6 @@ export class BatchScheduler extends RunBook {
     this.note(`${label}: a corrective follow-up that landed after the run was stopped was stopped at once`);
   }
 
-  /** Records a stop for run `i` (final once committed); the loop carries it out. */
-  private requestStop(i: number, outcome: RunStop["outcome"], reason: string): void {
-    this.commit(i, { kind: "stop", stop: { outcome, reason, at: this.now() } });
-  }
-
-  /** Carries out every accepted stop beside the loop: read its tokens, stop its child, end the run. */
-  private carryOutStops(): void {
-    for (const i of this.index.stopped) {
-      if (this.stopping.has(i)) continue;
-      this.stopping.add(i);
-      this.beside(this.stopRun(i).finally(() => this.stopping.delete(i)));
-    }
-  }
-
-  private async stopRun(i: number): Promise<void> {
-    const { stop } = this.batch.runs[i];
-    const attempt = liveAttempt(this.batch.runs[i]);
-    if (!stop) return;
-    if (!attempt) return void this.commit(i, { kind: "end", state: STOPPED_STATE[stop.outcome], error: stop.reason });
-    await this.stored(); // the stop is final on disk before its child is touched
-    const transcript = await this.children.read(attempt.sessionKey);
-    const confirmed = await this.children.stopAndConfirm(attempt.sessionKey, attempt.runId);
-    const note = confirmed ? "" : " (the host did not confirm the child stopped; attempt abandoned)";
-    const current = liveAttempt(this.batch.runs[i]);
-    // The host admitted the start while we stopped it: that child is stopped too before the run ends.
-    if (current?.runId && current.runId !== attempt.runId) await this.children.stopAndConfirm(current.sessionKey, current.runId);
-    await this.finish(i, current ?? attempt, stop.outcome, stop.reason + note, transcript);
-  }
-
-  /** Work done beside the loop: tracked, wakes the loop when done, and its error reaches the loop. */
-  private beside(work: Promise<void>): void {
-    void this.children.beside(
-      work.catch((err: unknown) => void (this.failure ??= err)).finally(() => this.wake()),
-    );
-  }
-
-  protected writeFailed(err: unknown): void {
-    this.failure ??= err;
-    this.wake();
-  }
-
-  /** Rethrows (once) an error of work done beside the loop: a restarted loop starts clean. */
-  private throwFailure(): void {
-    const failure = this.failure;
-    this.failure = undefined;
-    if (failure) throw failure;
-  }
-
   private ungateReady(): void {
     const { runs } = this.batch;
     if (!this.gated) return;
@@ -347,16 +250,6 @@ export class BatchScheduler extends RunBook {
     this.gated = gated.length > 0;
     if (!gated.length || gated.length < this.index.open.size) return;
     for (const i of gated) this.commit(i, { kind: "ungate", prompt: this.deps.ungate?.(this.batch, runs[i]) ?? runs[i].spec.prompt });
-  }
-
-  /** A run past its timeout is stopped, live or waiting for another try (a backoff, a host not ready). */
-  private enforceTimeouts(): void {
-    for (const [i, reason] of lateRuns(this.batch.runs, [...this.index.live, ...this.index.delayed], this.now())) this.requestStop(i, "timeout", reason);
-  }
-
-  private enforceBudget(): void {
-    const over = budgetSpent(this.batch);
-    if (over) for (const i of this.index.open) if (!this.batch.runs[i].stop) this.requestStop(i, "budget", over);
   }
 
   /** The earliest moment the loop must look again without a wait result. */
