@@ -185,7 +185,8 @@ export class Engine {
   }
 
   /** A tool call by the requester (`by`) returned the batch complete: it has its results, no notice is due. */
-  collected(batch: BatchRecord, by: string = batch.requester): void {
+  collected(seen: BatchRecord, by: string = seen.requester): void {
+    const batch = this.schedulers.get(seen.batchId)?.batch ?? seen; // the live record, never a stored copy of it
     if (by !== batch.requester || batch.collected || batch.open === undefined) return;
     batch.collected = true;
     if (!batch.runs.some((r) => r.state === "queued" || r.state === "running")) batch.open = false;
@@ -216,23 +217,22 @@ export class Engine {
     const { batchId } = scheduler.batch;
     if (this.loops.has(batchId) || !this.running) return;
     const loop = this.inScope(() => scheduler.run(this.abort.signal))
-      .then(
-        async () => {
-          if (!scheduler.complete) return;
-          await this.ended(scheduler.batch); // the notice never waits for session housekeeping
-          if (scheduler.batch.notifiedAt) this.logNoticeTiming(scheduler);
-          this.slots?.withdraw(batchId);
-          await scheduler.drained();
-        },
-        (err: unknown) => this.loopFailed(scheduler, restarts, err),
-      )
+      .then(async () => {
+        if (!scheduler.complete) return;
+        await this.ended(scheduler.batch); // the notice never waits for session housekeeping
+        if (scheduler.batch.notifiedAt) this.logNoticeTiming(scheduler);
+        this.slots?.withdraw(batchId);
+        await scheduler.drained();
+      })
+      // A store error while ending the batch (its header, the notice's try) restarts it like one in the loop.
+      .catch((err: unknown) => this.loopFailed(scheduler, restarts, err))
       .catch((err: unknown) => this.log(`batch ${batchId} stopped on an error: ${err instanceof Error ? err.stack : String(err)}`))
       .finally(() => {
         this.loops.delete(batchId);
         // A loop that failed (say, storing the batch's last changes) runs again before anything else.
         if (this.restartDue.delete(batchId)) this.drive(scheduler, restarts + 1);
-        // A finished batch leaves memory: reads come from the store from now on.
-        else if (scheduler.batch.open === false && this.schedulers.get(batchId) === scheduler) this.schedulers.delete(batchId);
+        // A finished batch leaves memory once all of it is stored: reads come from the store from now on.
+        else if (scheduler.batch.open === false && !scheduler.pendingWrites && this.schedulers.get(batchId) === scheduler) this.schedulers.delete(batchId);
       });
     this.loops.set(batchId, loop);
   }
@@ -250,6 +250,7 @@ export class Engine {
     }
     const reason = this.redact(`the batch's scheduler failed ${restarts + 1} times and gave up: ${errorText(err)}`);
     await this.inScope(() => scheduler.failAll(reason));
+    scheduler.flush();
     this.log(`batch ${batchId} failed: ${reason}`);
     await this.ended(scheduler.batch);
   }
@@ -258,7 +259,10 @@ export class Engine {
   private async ended(batch: BatchRecord): Promise<void> {
     if (this.holds.has(batch.batchId)) return this.collected(batch);
     if (!batch.open) return;
-    if (batch.notify && !batch.collected && !batch.notifiedAt && this.deps.notifier) await this.sendNotice(batch, this.deps.notifier);
+    if (batch.notify && !batch.collected && !batch.notifiedAt && this.deps.notifier) {
+      await this.sendNotice(batch, this.deps.notifier);
+      if (!batch.notifiedAt && !batch.notice?.gaveUpAt) return; // the engine stopped first: the next start sends it
+    }
     batch.open = false;
     this.saveHeader(batch);
   }
@@ -306,10 +310,9 @@ export class Engine {
     const line = capChangeLine(change);
     this.log(line);
     for (const id of batchIds) {
-      const batch = this.schedulers.get(id)?.batch;
-      if (!batch || batch.notes.filter((n) => n.startsWith("provider ")).length >= 10) continue;
-      batch.notes.push(line);
-      this.saveHeader(batch);
+      const scheduler = this.schedulers.get(id);
+      // Stored with the batch's next write: this runs inside another batch's slot release, which a store error must not break.
+      if (scheduler && scheduler.batch.notes.filter((n) => n.startsWith("provider ")).length < 10) scheduler.note(line);
     }
   }
 

@@ -34,6 +34,7 @@ export class GroupCommit {
   /** Resolves once everything added so far is stored; rejects when that write failed. */
   stored(): Promise<void> {
     if (!this.pending) return Promise.resolve();
+    this.timer ??= setImmediate(() => this.flushQuietly()); // also after a failed write: try again
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 

@@ -47,6 +47,11 @@ export abstract class RunBook {
     this.writes = new GroupCommit((runs, header) => this.store(runs, header), (err) => this.writeFailed(err));
   }
 
+  /** Some change is not stored yet. */
+  get pendingWrites(): boolean {
+    return this.writes.pending;
+  }
+
   /** Stores every change made so far now (one transaction); throws when the store cannot. */
   flush(): void {
     this.writes.flush();
@@ -93,7 +98,8 @@ export abstract class RunBook {
     this.deps.slots?.release(childSessionKey(this.batch, i, n), slotOutcome(outcome));
   }
 
-  protected note(text: string): void {
+  /** Adds a note to the batch, stored with its next write. */
+  note(text: string): void {
     this.batch.notes.push(text);
     this.writes.add(undefined, true);
   }

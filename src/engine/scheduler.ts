@@ -175,6 +175,7 @@ export class BatchScheduler extends RunStops {
     const accepted = this.commit(i, { kind: "started", n, runId: started.runId, sessionKey: started.sessionKey, modelUsed: started.model });
     if (accepted && !this.batch.runs[i].stop) return;
     // Stopped while the host was admitting it: the stop may have come before the child existed, so stop it now.
+    await this.stored(); // the stop is final on disk before its child is touched
     await this.children.stopAndConfirm(started.sessionKey, started.runId);
     if (!accepted) this.note(`${run.spec.label}: a start that landed after the run was stopped was stopped at once (attempt ${n})`);
   }
@@ -239,6 +240,7 @@ export class BatchScheduler extends RunStops {
     const reason = `corrective follow-up sent: ${errors.slice(0, 3).join("; ")}`;
     if (this.commit(i, { kind: "corrected", n: attempt.n, runId: started.runId, reason, usage, costUsd: attemptCost(usage, attempt, this.batch.options.prices, transcript) })) return;
     // A stop came first: the follow-up must not run on.
+    await this.stored();
     await this.children.stopAndConfirm(attempt.sessionKey, started.runId);
     this.note(`${label}: a corrective follow-up that landed after the run was stopped was stopped at once`);
   }

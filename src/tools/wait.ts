@@ -58,5 +58,6 @@ export async function waitForBatch(
   }
   const batch = engine.get(batchId)!;
   if (collects && isComplete(batch)) engine.collected(batch, by);
-  return batch;
+  // A copy of the batch as stored now: the caller renders after an await, when the engine may have moved on.
+  return structuredClone(batch);
 }

@@ -187,7 +187,8 @@ async function crashAndRecover(expect: ExpectStatic, p: Point): Promise<void> {
       const first = await runChild(dir, killEnv(p.first, p.seed, "child-1", false));
       // Group commits follow the event loop, so a run may make a commit or two fewer than the clean
       // one: a life that ends before commit K is a clean end (checked as such), never a pass unseen.
-      if (first.signal !== "SIGKILL") {
+      if (first.signal === "SIGKILL") firstKilled++;
+      else {
         expect(first.code, `${at} the child was not killed and failed: ${first.stderr}`).toBe(0);
         expect((JSON.parse(first.stdout) as { commits: number }).commits, `${at} the child was not killed`).toBeLessThan(p.first.k);
       }
@@ -273,6 +274,12 @@ console.log(
 );
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+/** First lives that were killed: all but the last commit or two of a run (see crashAndRecover). */
+let firstKilled = 0;
+afterAll(() => {
+  const minimum = points.length - 4 * ROUNDS;
+  if (firstKilled < minimum) throw new Error(`only ${firstKilled} of ${points.length} first lives were killed (at least ${minimum} must be)`);
+});
 
 describe("crash injection: a SIGKILL at any commit loses no finished result and pays nothing twice", () => {
   it("the clean run (the scenario the kills cut into) ends with every lane ok and one notice", ({ expect }) => {

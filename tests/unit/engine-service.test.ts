@@ -396,8 +396,13 @@ describe("start and stop", () => {
     const lateWrites: string[] = [];
     const saveRuns = engine.store.saveRuns.bind(engine.store);
     engine.store.saveRuns = (batch, runs, header) => {
-      if (stopped) lateWrites.push(...runs.map(([, run]) => run.state));
+      if (stopped) lateWrites.push(...runs.map(([, run]) => run.state), ...(header ? ["header"] : []));
       return saveRuns(batch, runs, header);
+    };
+    const saveHeader = engine.store.saveHeader.bind(engine.store);
+    engine.store.saveHeader = (batch) => {
+      if (stopped) lateWrites.push("header");
+      return saveHeader(batch);
     };
     const batch = batchOf([spec("a")]);
     engine.submit(batch);
@@ -499,6 +504,25 @@ describe("start and stop", () => {
     expect(rt.runs).toHaveLength(1);
     expect(lines.filter((l) => l.includes("its scheduler stopped on an error"))).toHaveLength(1);
     expect(engine.store.load(batch.batchId)).toEqual(b);
+  });
+
+  it("a store error while closing the finished batch (its header) restarts it, and the store ends closed", async () => {
+    const { lines, log } = logger();
+    const { engine } = make({ log, deadlines: { loopRestartMs: 10 } }, new MemoryRuntime(() => ({ delayMs: 5 })));
+    const saveRuns = engine.store.saveRuns.bind(engine.store);
+    let failures = 1;
+    engine.store.saveRuns = (...args) => {
+      if (failures > 0 && args[0].open === false) {
+        failures--;
+        throw new Error("disk full");
+      }
+      return saveRuns(...args);
+    };
+    const batch = batchOf([spec("a")]);
+    engine.submit(batch);
+    await poll(() => engine.store.load(batch.batchId)?.open === false, 5_000);
+    expect(engine.store.load(batch.batchId)).toMatchObject({ open: false, runs: [{ state: "ok" }] });
+    expect(lines.filter((l) => l.includes("its scheduler stopped on an error"))).toHaveLength(1);
   });
 
   it("a loop that keeps throwing (the synthesis prompt will not render) fails its batch with the reason after bounded restarts; the batch ends and is noticed", async () => {
