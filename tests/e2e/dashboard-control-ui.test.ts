@@ -61,7 +61,8 @@ describe("the Parallel Agents tab in the Control UI", () => {
     const handle = await page.waitForSelector('iframe[data-test="scripts-only"]');
     const frame = (await handle.contentFrame())!;
     try {
-      await frame.waitForFunction(() => document.getElementById("problem")?.hidden === false, undefined, { timeout: 60_000 });
+      // Polled on a timer, not on animation frames: Chromium may never paint an off-screen frame of an opaque origin.
+      await frame.waitForFunction(() => document.getElementById("problem")?.hidden === false, undefined, { timeout: 60_000, polling: 250 });
     } finally {
       await page.screenshot({ path: join(SHOTS, "control-ui-scripts-only.png") });
       const seen = await frame.evaluate(() => ({ origin: self.origin, url: location.href, text: document.body?.innerText.slice(0, 300) })).catch((e) => String(e));
