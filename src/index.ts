@@ -20,6 +20,9 @@ import { pollUntilCompleteTool } from "./tools/poll-until-complete.js";
 import { researchTeamTool } from "./tools/research-team.js";
 import { synthesisVars } from "./tools/research-view.js";
 
+/** Finished children's sessions are deleted 1.5 s after they ended, and not while a notified requester's turn is ahead (10 s at most). */
+const SESSION_HOUSEKEEPING = { delayMs: 1_500, holdMs: 10_000 };
+
 interface ServiceContext {
   stateDir?: string;
   logger?: { info?(msg: string): void; warn?(msg: string): void };
@@ -94,6 +97,7 @@ export default {
           retention: config.retention,
           log,
           concurrency: { caps: config.providerConcurrency, hostMax: config.hostMaxConcurrent, defaultModel: config.defaultModel },
+          housekeeping: SESSION_HOUSEKEEPING,
         });
         setCurrentEngine(mine);
         // Not awaited: the host gives a reloaded service 5 s to start, and resuming many open batches

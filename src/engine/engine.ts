@@ -9,6 +9,7 @@ import { type BatchRecord, type RunRecord, TERMINAL_STATES } from "../batch/type
 import type { ChildRuntime } from "../runtime/port.js";
 import type { BatchStore, RetentionOptions } from "../store/batch-store.js";
 import type { HostDeadlines } from "./children.js";
+import { Housekeeping, type HousekeepingOptions } from "./housekeeping.js";
 import { type Notifier, noticeKey, noticeText } from "./notice.js";
 import { BatchScheduler, errorText } from "./scheduler.js";
 import { type CapChange, ProviderSlots, type ProviderSlotsOptions } from "../scheduling/provider-slots.js";
@@ -29,6 +30,8 @@ export interface EngineDeps {
   deadlines?: Partial<HostDeadlines & { noticeMs: number; noticeRetryMs: number; loopRestartMs: number }>;
   /** Gateway-wide caps per provider/model and the host's sub-agent limit (none: batches only). */
   concurrency?: Omit<ProviderSlotsOptions, "onChange">;
+  /** When finished children's sessions are deleted (none: as soon as their end is stored). */
+  housekeeping?: HousekeepingOptions;
 }
 
 /** How often finished batches beyond retention are pruned. */
@@ -55,15 +58,18 @@ export class Engine {
   readonly slots: ProviderSlots | undefined;
   /** When the host said a child's run ended (lifecycle event), by session: how late its wait returned. */
   private readonly runEndedAt = new Map<string, number>();
+  private readonly housekeeping: Housekeeping | undefined;
 
   constructor(private readonly deps: EngineDeps) {
     this.redact = deps.redact ?? createRedactor();
+    if (deps.housekeeping) this.housekeeping = new Housekeeping(deps.housekeeping, this.abort.signal);
     if (deps.concurrency) this.slots = new ProviderSlots({ ...deps.concurrency, onChange: (c, ids) => this.capChanged(c, ids) });
   }
 
   /** An agent event from the host (see scheduling/host-events). */
   hostEvent(event: HostAgentEvent): void {
     const ended = endedSession(event);
+    if (ended) this.housekeeping?.runEnded(ended);
     if (ended?.includes(":subagent:pa")) this.runEndedAt.set(ended, Date.now());
     if (this.runEndedAt.size > 1000) this.runEndedAt.delete(this.runEndedAt.keys().next().value!);
     const session = rateLimitedSession(event);
@@ -210,6 +216,7 @@ export class Engine {
       deadlines: this.deps.deadlines,
       changed: (batch: BatchRecord) => this.changed(batch.batchId),
       slots: this.slots,
+      housekeeping: this.housekeeping && (() => this.housekeeping!.settle()),
     };
   }
 
@@ -281,6 +288,7 @@ export class Engine {
       batch.notice = { ...batch.notice, tries, lastTryAt: Date.now() };
       this.saveHeader(batch);
       try {
+        this.housekeeping?.hold(batch.requester); // its woken turn is prepared without session deletes beside it
         const route = await withDeadline(this.inScope(() => notifier.notify(target, text)), deadlines?.noticeMs ?? 10_000, "the completion notice");
         batch.notifiedAt = Date.now();
         batch.notice = { ...batch.notice, route, error: undefined };

@@ -29,6 +29,8 @@ export interface SchedulerDeps {
   deadlines?: Partial<HostDeadlines>;
   /** Gateway-wide slots per provider and model, shared by every batch (none: only maxConcurrency). */
   slots?: SlotGate;
+  /** Resolves when a finished child's session may be deleted (see housekeeping.ts; none: at once). */
+  housekeeping?: () => Promise<void>;
 }
 
 export abstract class RunBook {
@@ -83,8 +85,9 @@ export abstract class RunBook {
     if (cutFrom !== undefined) this.note(`${run.spec.label}: output of ${cutFrom.toLocaleString("en-US")} bytes cut to the stored cap of 1 MB`);
     // Deleted only once the end is stored: until then the transcript is what a restart recovers from.
     const stored = this.stored();
-    const released = this.children.release(attempt.sessionKey, stored);
-    if (this.batch.runs[i].state !== "queued") return;
+    const retried = this.batch.runs[i].state === "queued";
+    const released = this.children.release(attempt.sessionKey, retried || !this.deps.housekeeping ? stored : stored.then(this.deps.housekeeping));
+    if (!retried) return;
     await stored; // a store error is the caller's (the loop restarts), not a retry's
     await released; // one live child per run, ever
   }
