@@ -3,11 +3,11 @@
 // and bounded retention on a timer. Engine-level guarantees, checked through the store and the log.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Notifier } from "../../src/engine/notice.js";
-import type { BatchRecord } from "../../src/batch/types.js";
+import type { BatchRecord, RunRecord } from "../../src/batch/types.js";
 import { BatchStore } from "../../src/store/batch-store.js";
 import { MemoryRuntime } from "../support/memory-runtime.js";
 import { batchOf, engineOn, settled, spec, tempDir, until } from "../support/batch.js";
-import { MAX_LOOP_RESTARTS, MAX_NOTICE_TRIES } from "../../src/engine/engine.js";
+import { type Engine, MAX_LOOP_RESTARTS, MAX_NOTICE_TRIES } from "../../src/engine/engine.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const poll = async (check: () => boolean, ms = 3_000) => {
@@ -24,6 +24,18 @@ function recorder(fail?: string) {
     },
   };
   return { sent, notifier };
+}
+
+/** The engine's group writes throw `message`, `times` times, whenever `when` holds for the write. */
+function failWrites(engine: Engine, times: number, message: string, when: (batch: BatchRecord, runs: readonly (readonly [number, RunRecord])[]) => boolean): void {
+  const saveRuns = engine.store.saveRuns.bind(engine.store);
+  engine.store.saveRuns = (batch, runs, header) => {
+    if (times > 0 && when(batch, runs)) {
+      times--;
+      throw new Error(message);
+    }
+    return saveRuns(batch, runs, header);
+  };
 }
 
 function logger() {
@@ -443,15 +455,7 @@ describe("start and stop", () => {
   it("a batch whose loop throws (a store error) is restarted, logged, and runs to its end without a new start", async () => {
     const { lines, log } = logger();
     const { engine } = make({ log, deadlines: { loopRestartMs: 20 } }, new MemoryRuntime(() => ({ delayMs: 20 })));
-    const saveRuns = engine.store.saveRuns.bind(engine.store);
-    let failures = 2;
-    engine.store.saveRuns = (...args) => {
-      if (failures > 0 && args[1].some(([, run]) => run.state !== "running")) {
-        failures--;
-        throw new Error("disk full");
-      }
-      return saveRuns(...args);
-    };
+    failWrites(engine, 2, "disk full", (_batch, runs) => runs.some(([, run]) => run.state !== "running"));
     const batch = batchOf([spec("a")]);
     engine.submit(batch);
     expect((await settled(engine, batch.batchId, 5_000)).runs[0].state).toBe("ok");
@@ -463,15 +467,7 @@ describe("start and stop", () => {
     const { lines, log } = logger();
     const rt = new MemoryRuntime(() => ({ delayMs: 20 }));
     const { engine } = make({ log, deadlines: { loopRestartMs: 10 } }, rt);
-    const saveRuns = engine.store.saveRuns.bind(engine.store);
-    let failures = 1;
-    engine.store.saveRuns = (...args) => {
-      if (failures > 0 && args[1].some(([, run]) => run.state === "running")) {
-        failures--;
-        throw new Error("database is locked");
-      }
-      return saveRuns(...args);
-    };
+    failWrites(engine, 1, "database is locked", (_batch, runs) => runs.some(([, run]) => run.state === "running"));
     const batch = batchOf([spec("a")]);
     engine.submit(batch);
     const b = await settled(engine, batch.batchId, 5_000);
@@ -487,15 +483,7 @@ describe("start and stop", () => {
     const { lines, log } = logger();
     const rt = new MemoryRuntime(() => ({ delayMs: 20 }));
     const { engine } = make({ log, deadlines: { loopRestartMs: 10 } }, rt);
-    const saveRuns = engine.store.saveRuns.bind(engine.store);
-    let failures = 1;
-    engine.store.saveRuns = (...args) => {
-      if (failures > 0 && args[1].some(([, run]) => run.attempts[0]?.runId)) {
-        failures--;
-        throw new Error("database is locked");
-      }
-      return saveRuns(...args);
-    };
+    failWrites(engine, 1, "database is locked", (_batch, runs) => runs.some(([, run]) => run.attempts[0]?.runId));
     const batch = batchOf([spec("a")]);
     engine.submit(batch);
     const b = await settled(engine, batch.batchId, 5_000);
@@ -509,15 +497,7 @@ describe("start and stop", () => {
   it("a store error while closing the finished batch (its header) restarts it, and the store ends closed", async () => {
     const { lines, log } = logger();
     const { engine } = make({ log, deadlines: { loopRestartMs: 10 } }, new MemoryRuntime(() => ({ delayMs: 5 })));
-    const saveRuns = engine.store.saveRuns.bind(engine.store);
-    let failures = 1;
-    engine.store.saveRuns = (...args) => {
-      if (failures > 0 && args[0].open === false) {
-        failures--;
-        throw new Error("disk full");
-      }
-      return saveRuns(...args);
-    };
+    failWrites(engine, 1, "disk full", (batch, runs) => batch.open === false);
     const batch = batchOf([spec("a")]);
     engine.submit(batch);
     await poll(() => engine.store.load(batch.batchId)?.open === false, 5_000);
@@ -559,15 +539,7 @@ describe("start and stop", () => {
     store.close();
     const { lines, log } = logger();
     const { engine } = make({ log }, new MemoryRuntime(), dir);
-    const saveRuns = engine.store.saveRuns.bind(engine.store);
-    let failOnce = true;
-    engine.store.saveRuns = (...args) => {
-      if (failOnce) {
-        failOnce = false;
-        throw new Error("locked");
-      }
-      return saveRuns(...args);
-    };
+    failWrites(engine, 1, "locked", () => true);
     await engine.start();
     expect(lines).toContain(`parallel-agents: recovering ${batch.batchId} failed: Error: locked`);
     expect(lines).toContain("parallel-agents: resumed 1 open batch");
