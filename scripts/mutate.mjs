@@ -5,10 +5,12 @@
 import { spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { provision } from "./provision.mjs";
+import { cacheDir, provision } from "./provision.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { nodeBin } = provision();
 const stryker = join(root, "node_modules", "@stryker-mutator", "core", "bin", "stryker.js");
-const r = spawnSync(nodeBin, [stryker, "run", "stryker.config.mjs", ...process.argv.slice(2)], { stdio: "inherit", cwd: root });
+// The sandbox copies leave .cache out: specs that find the pinned host look in this checkout's cache.
+const env = { ...process.env, PA_RUNTIME_CACHE: cacheDir };
+const r = spawnSync(nodeBin, [stryker, "run", "stryker.config.mjs", ...process.argv.slice(2)], { stdio: "inherit", cwd: root, env });
 process.exit(r.status ?? 1);
