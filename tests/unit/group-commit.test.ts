@@ -43,6 +43,32 @@ describe("GroupCommit", () => {
     expect(group.pending).toBe(false);
   });
 
+  it("stored() answers at once when nothing is pending, and a flush with nothing pending writes nothing", async () => {
+    const writes: number[][] = [];
+    const group = new GroupCommit((runs) => void writes.push(runs), () => undefined);
+    let answered = false;
+    void group.stored().then(() => (answered = true));
+    await Promise.resolve();
+    expect(answered).toBe(true); // within the same turn, before any write could have happened
+    group.flush();
+    expect(writes).toEqual([]);
+  });
+
+  it("after a failed write, stored() tries again on its own", async () => {
+    let fail = true;
+    const writes: number[][] = [];
+    const group = new GroupCommit((runs) => {
+      if (fail) throw new Error("busy");
+      writes.push(runs);
+    }, () => undefined);
+    group.add(4);
+    await turn(); // the end-of-turn write fails; the change stays pending
+    expect(group.pending).toBe(true);
+    fail = false;
+    await group.stored(); // nothing new was added: it must schedule the retry itself
+    expect(writes).toEqual([[4]]);
+  });
+
   it("flush() writes at once and throws the store's error to its caller (the pending changes stay)", () => {
     const group = new GroupCommit(() => {
       throw new Error("locked");
