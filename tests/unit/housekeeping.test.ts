@@ -8,16 +8,17 @@ import { MemoryRuntime } from "../support/memory-runtime.js";
 import { batchOf, engineOn, settled, spec, stopsEnginesAfterEach, tempDir } from "../support/batch.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const settledAfter = async (p: Promise<void>) => {
+/** Whether `p` has resolved yet, asked later. */
+function watch(p: Promise<void>): () => boolean {
   let done = false;
   void p.then(() => (done = true));
   return () => done;
-};
+}
 
 describe("Housekeeping", () => {
   it("lets a delete go after its delay", async () => {
     const hk = new Housekeeping({ delayMs: 40, holdMs: 1_000 }, new AbortController().signal);
-    const done = await settledAfter(hk.settle());
+    const done = watch(hk.settle());
     await sleep(10);
     expect(done()).toBe(false);
     await sleep(60);
@@ -27,7 +28,7 @@ describe("Housekeeping", () => {
   it("holds deletes while a notified requester's turn is ahead, until that session's run ends", async () => {
     const hk = new Housekeeping({ delayMs: 0, holdMs: 5_000 }, new AbortController().signal);
     hk.hold("agent:main:main");
-    const done = await settledAfter(hk.settle());
+    const done = watch(hk.settle());
     await sleep(30);
     hk.runEnded("agent:main:subagent:other"); // another session's run: not the turn we wait for
     await sleep(10);
@@ -41,7 +42,7 @@ describe("Housekeeping", () => {
     const hk = new Housekeeping({ delayMs: 0, holdMs: 5_000 }, new AbortController().signal);
     for (const requester of ["agent:main:main", "agent:ops:main"]) {
       hk.hold(requester);
-      const done = await settledAfter(hk.settle());
+      const done = watch(hk.settle());
       await sleep(10);
       expect(done()).toBe(false);
       hk.runEnded(requester);
@@ -53,7 +54,7 @@ describe("Housekeeping", () => {
   it("a hold ends on its own after holdMs", async () => {
     const hk = new Housekeeping({ delayMs: 0, holdMs: 50 }, new AbortController().signal);
     hk.hold("agent:main:main");
-    const done = await settledAfter(hk.settle());
+    const done = watch(hk.settle());
     await sleep(20);
     expect(done()).toBe(false);
     await sleep(60);
@@ -64,12 +65,12 @@ describe("Housekeeping", () => {
     const abort = new AbortController();
     const hk = new Housekeeping({ delayMs: 10_000, holdMs: 10_000 }, abort.signal);
     hk.hold("agent:main:main");
-    const delayed = await settledAfter(hk.settle());
+    const delayed = watch(hk.settle());
     await sleep(10);
     abort.abort();
     await sleep(10);
     expect(delayed()).toBe(true);
-    const after = await settledAfter(hk.settle()); // a delete asked for after the stop goes at once
+    const after = watch(hk.settle()); // a delete asked for after the stop goes at once
     await sleep(10);
     expect(after()).toBe(true);
   });
