@@ -40,7 +40,12 @@ describe("the ladder the user configured", () => {
     expect(esc.attempts.slice(0, -1).map((a) => [a.model, a.outcome])).toEqual(esc.attempts.slice(0, -1).map(() => ["fake/cheap", "provider_error"]));
     expect(esc.attempts.at(-1)).toMatchObject({ model: "plugfake/plug-mid", modelUsed: "plugfake/plug-mid", outcome: "ok" });
     expect(writer).toMatchObject({ state: "ok", output: "WRITTEN" });
-    expect(writer.attempts.map((a) => [a.model, a.modelUsed])).toEqual([["plugfake/plug-mid", "plugfake/plug-mid"]]);
+    // Every writer attempt is on the plugin's rung. Right after the gateway starts, the host may not have loaded
+    // the plugin's model catalog yet and answers "Unknown model" once (seen in CI): that try is retried on the same rung.
+    const tries = JSON.stringify(writer.attempts);
+    expect(writer.attempts.map((a) => [a.model, a.modelUsed]), tries).toEqual(writer.attempts.map(() => ["plugfake/plug-mid", "plugfake/plug-mid"]));
+    expect(writer.attempts.slice(0, -1).map((a) => a.reason), tries).toEqual(writer.attempts.slice(0, -1).map(() => expect.stringMatching(/^Unknown model: plugfake\/plug-mid/)));
+    expect(writer.attempts.length, tries).toBeLessThanOrEqual(2);
     expect((details.notes ?? []).join(" ")).not.toMatch(/skipped/);
     expect(childRequests(gw(), details.batchId).map((q) => q.model)).toContain("plug-mid");
   });

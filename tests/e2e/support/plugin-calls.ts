@@ -10,6 +10,7 @@ export type Run = {
   json?: unknown;
   model: string;
   error?: string;
+  stopping?: string;
   attempts: { model: string; modelUsed?: string; outcome: string; reason?: string; tokens: number }[];
   usage: { tokens: number; costUsd: number };
 };
@@ -40,6 +41,14 @@ export async function refuse(gw: Gateway, tool: string, args: unknown) {
 }
 
 export const byLabel = (d: Details) => Object.fromEntries(d.runs.map((r) => [r.label, r]));
+
+/**
+ * What parallel_cancel may say of a run it stopped: the stop is recorded (final) before the answer, and the
+ * engine stops the child beside it, waiting at most 250 ms for that: `cancelled`, or still `stopping`.
+ */
+export function expectCancelRecorded(run: Run) {
+  expect(run.state === "cancelled" || run.stopping === "cancelled", JSON.stringify(run)).toBe(true);
+}
 
 /** The run a child request belongs to: its session key without the attempt suffix. */
 export const runKey = (q: FakeRequest) => q.sessionKey?.replace(/-a\d+$/, "") ?? null;
