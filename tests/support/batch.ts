@@ -1,7 +1,7 @@
 // Builds batches for engine specs without the tool layer: a real store in a temp dir, the engine,
 // and the in-memory runtime. `restart` reopens the same store in a new engine, as a new process would.
-import { afterEach } from "vitest";
-import { mkdtempSync } from "node:fs";
+import { afterAll, afterEach } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Engine, type EngineDeps } from "../../src/engine/engine.js";
@@ -10,7 +10,15 @@ import { isComplete } from "../../src/batch/types.js";
 import { BatchStore } from "../../src/store/batch-store.js";
 import { MemoryRuntime } from "./memory-runtime.js";
 
-export const tempDir = (prefix = "pa-test-") => mkdtempSync(join(tmpdir(), prefix));
+const tempDirs: string[] = [];
+// Every spec file that makes temp stores removes them when it ends (they piled up in /tmp by the ten thousand).
+afterAll(() => tempDirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+export function tempDir(prefix = "pa-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
 
 export function options(overrides: Partial<BatchOptions> = {}): BatchOptions {
   return {
