@@ -14,6 +14,7 @@ import { type Notifier, noticeKey, noticeText } from "./notice.js";
 import { BatchScheduler, errorText } from "./scheduler.js";
 import { type CapChange, ProviderSlots, type ProviderSlotsOptions } from "../scheduling/provider-slots.js";
 import { type HostAgentEvent, capChangeLine, endedSession, rateLimitedSession } from "../scheduling/host-events.js";
+import { recallCaps, rememberCaps } from "../scheduling/remembered-caps.js";
 
 export interface EngineDeps {
   store: BatchStore;
@@ -94,6 +95,7 @@ export class Engine {
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
     this.pruneTimer.unref?.();
+    for (const change of this.slots?.recall(recallCaps(this.deps.store)) ?? []) this.log(capChangeLine(change));
     const ids = this.deps.store.openBatchIds();
     await Promise.all(
       ids.map(async (id) => {
@@ -317,6 +319,11 @@ export class Engine {
   private capChanged(change: CapChange, batchIds: string[]): void {
     const line = capChangeLine(change);
     this.log(line);
+    try {
+      rememberCaps(this.deps.store, this.slots!.learnedCaps());
+    } catch (err) {
+      this.log(`remembering the learned caps failed: ${String(err)}`); // runs inside a slot release: never throw
+    }
     for (const id of batchIds) {
       const scheduler = this.schedulers.get(id);
       // Stored with the batch's next write: this runs inside another batch's slot release, which a store error must not break.

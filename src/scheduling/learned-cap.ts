@@ -14,6 +14,8 @@ export interface CapChange {
 
 export class LearnedCap {
   cap: number;
+  /** When the cap last moved (what a restart remembers it by). */
+  changedAt = 0;
   private lastDecreaseAt = -Infinity;
   private successes = 0;
 
@@ -38,9 +40,19 @@ export class LearnedCap {
     return this.change(this.cap + 1, `${this.cap} runs in a row without a rate limit`, now);
   }
 
+  /** Starts from a cap learned before the gateway restarted (within the bound, at least 1). */
+  remembered(cap: number, learnedAt: number, now: number): CapChange | undefined {
+    const to = Math.max(1, Math.min(this.bound, cap));
+    if (to === this.cap) return undefined;
+    const change = this.change(to, `remembered from before the restart, learned ${new Date(learnedAt).toISOString()}`, now);
+    this.changedAt = learnedAt;
+    return change;
+  }
+
   private change(to: number, why: string, at: number): CapChange {
     const c = { provider: this.provider, from: this.cap, to, why, at };
     this.cap = to;
+    this.changedAt = at;
     return c;
   }
 }

@@ -11,6 +11,7 @@
 // A run the provider throttles while its provider is over the (just lowered) cap is taken back: the
 // host would only keep retrying it into the same limit, so it ends `rate_limit` and queues for a slot.
 import { type CapChange, LearnedCap } from "./learned-cap.js";
+import type { RememberedCap } from "./remembered-caps.js";
 
 export type { CapChange } from "./learned-cap.js";
 
@@ -116,6 +117,19 @@ export class ProviderSlots {
     if (holding <= this.capOf(lease.provider)) return undefined;
     lease.takenBack = true;
     return lease.party.batchId;
+  }
+
+  /** Starts from caps learned before a restart; returns the changes that made (for the log and doctor). */
+  recall(caps: Record<string, RememberedCap>): CapChange[] {
+    const changes = Object.entries(caps).flatMap(([provider, r]) => this.learnedFor(provider).remembered(r.cap, r.at, this.now()) ?? []);
+    this.changes.push(...changes);
+    return changes;
+  }
+
+  /** The learned caps below their bound, to remember across a restart. */
+  learnedCaps(): Record<string, RememberedCap> {
+    const below = [...this.learned.values()].filter((l) => l.cap < l.bound);
+    return Object.fromEntries(below.map((l) => [l.provider, { cap: l.cap, at: l.changedAt }]));
   }
 
   /** The batch ended: it waits for nothing any more. */

@@ -109,6 +109,15 @@ export class BatchStore {
     this.tx(() => this.writeHeader(batch));
   }
 
+  /** A value the plugin keeps beside its batches (e.g. learned provider caps). */
+  getMeta(key: string): string | undefined {
+    return this.sql("SELECT value FROM meta WHERE key = ?").get(key)?.value as string | undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, value);
+  }
+
   load(batchId: string): BatchRecord | undefined {
     const head = this.sql("SELECT record FROM batches WHERE id = ?").get(batchId);
     if (!head) return undefined;

@@ -62,6 +62,15 @@ describe("provider-aware concurrency", () => {
       expect(capLines().some((l) => l.startsWith("provider tier2: concurrency cap lowered"))).toBe(true);
       expect(doctor.stdout).toMatch(/provider tier2: concurrency cap lowered/);
     }
+    // The learned cap outlives a restart: the gateway starts from it, and doctor says where it came from.
+    const learned = Number(/^tier2\s+(\d+)\s+8\s+0$/m.exec(doctor.stdout)![1]);
+    process.stderr.write(`[e2e] learned cap before the restart: ${learned}${learned < 8 ? "" : " (nothing learned: the restart check is skipped)"}\n`);
+    if (learned < 8) {
+      await gw().restart();
+      const again = await gw().cli(["parallel-agents", "doctor"], { timeoutMs: 120_000 });
+      expect(again.stdout).toMatch(new RegExp(`^tier2\\s+${learned}\\s+8\\s+0$`, "m"));
+      expect(again.stdout).toMatch(new RegExp(`provider tier2: concurrency cap lowered 8 -> ${learned} \\(remembered from before the restart, learned 20`));
+    }
   }, 900_000);
 
   it("an agent with 2 tasks is not queued behind another agent's 24: its runs get the next free slots", async () => {

@@ -108,6 +108,24 @@ describe("provider-aware concurrency", () => {
     await engine.stop();
   });
 
+  it("a learned cap outlives a restart: the next engine on the same store starts from it, and its log says so", async () => {
+    const dir = tempDir();
+    const { rt } = limitedProvider(1);
+    const first = engineOn(dir, rt, { concurrency: { hostMax: 4 }, random: () => 0 });
+    await settled(first, submit(first, range("t", 3), { maxConcurrency: 3, retries: 5 }).batchId, 30_000);
+    const learned = first.slots!.capOf("m");
+    expect(learned).toBeLessThan(4);
+    await first.stop();
+    first.store.close();
+
+    const lines: string[] = [];
+    const second = engineOn(dir, new MemoryRuntime(() => ({ delayMs: 5 })), { concurrency: { hostMax: 4 }, log: (l) => lines.push(l) });
+    await second.start();
+    expect(second.slots!.capOf("m")).toBe(learned);
+    expect(lines.some((l) => l.includes(`provider m: concurrency cap lowered 4 -> ${learned} (remembered from before the restart`))).toBe(true);
+    await second.stop();
+  });
+
   it("a learned cap change is logged", async () => {
     const { rt } = limitedProvider(1);
     const lines: string[] = [];

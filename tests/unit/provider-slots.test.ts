@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { LearnedCap } from "../../src/scheduling/learned-cap.js";
 import { type CapChange, ProviderSlots } from "../../src/scheduling/provider-slots.js";
 import { capChangeLine, rateLimitedSession } from "../../src/scheduling/host-events.js";
+import { type MetaStore, REMEMBER_FOR_MS, recallCaps, rememberCaps } from "../../src/scheduling/remembered-caps.js";
 
 const A = { agentId: "a", batchId: "A" };
 const B = { agentId: "b", batchId: "B" };
@@ -118,6 +119,43 @@ describe("the learned cap", () => {
     s.take(B, "q/x", "3", noop);
     s.release("1", "rate_limit");
     expect(seen).toEqual([["A", "B"]]);
+  });
+});
+
+describe("a learned cap across a restart", () => {
+  it("starts where it was learned, within its bound, and still climbs after successes", () => {
+    const c = clock();
+    const before = new ProviderSlots({ hostMax: 8, now: c.now });
+    for (let i = 0; i < 3; i++) before.take(A, "p/x", `r${i}`, noop);
+    c.tick();
+    before.release("r0", "rate_limit"); // 3 out, 2 getting through: cap 2
+    expect(before.learnedCaps()).toEqual({ p: { cap: 2, at: c.now() } });
+
+    const after = new ProviderSlots({ hostMax: 8, now: c.now });
+    const [change] = after.recall({ ...before.learnedCaps(), q: { cap: 50, at: 1 } }); // q: nothing to start below its bound
+    expect(after.capOf("p")).toBe(2);
+    expect(after.capOf("q")).toBe(8);
+    expect(capChangeLine(change)).toBe(`provider p: concurrency cap lowered 8 -> 2 (remembered from before the restart, learned ${new Date(1001).toISOString()})`);
+    expect(after.snapshot().changes).toEqual([change]);
+    c.tick();
+    for (const id of ["a", "b"]) after.take(A, "p/x", id, noop);
+    for (const id of ["a", "b"]) after.release(id, "ok");
+    expect(after.capOf("p")).toBe(3);
+    expect(after.learnedCaps()).toEqual({ p: { cap: 3, at: c.now() } });
+    expect(new ProviderSlots({ hostMax: 2 }).recall({ p: { cap: 0, at: 1 } }).map((ch) => ch.to)).toEqual([1]); // never below 1
+  });
+
+  it("is kept in the store for a day; anything unreadable is forgotten, never an error", () => {
+    const meta = new Map<string, string>();
+    const store: MetaStore = { getMeta: (k) => meta.get(k), setMeta: (k, v) => void meta.set(k, v) };
+    expect(recallCaps(store)).toEqual({});
+    rememberCaps(store, { p: { cap: 2, at: 1_000 }, q: { cap: 3, at: 5_000 } });
+    expect(recallCaps(store, 1_000 + REMEMBER_FOR_MS)).toEqual({ q: { cap: 3, at: 5_000 } });
+    expect(recallCaps(store, 1_000 + REMEMBER_FOR_MS - 1)).toEqual({ p: { cap: 2, at: 1_000 }, q: { cap: 3, at: 5_000 } });
+    for (const junk of ["not json", "null", "[1]", '{"p":{"cap":"2","at":1}}', '{"p":{"cap":1.5,"at":1}}', '{"p":null}']) {
+      meta.set([...meta.keys()][0], junk);
+      expect(recallCaps(store, 2), junk).toEqual({});
+    }
   });
 });
 
