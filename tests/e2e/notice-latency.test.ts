@@ -16,6 +16,10 @@ function requestBody(seq: number): string {
   const entries = readFileSync(join(gw().dirs.logs, "fake-model.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
   return JSON.stringify(entries.find((e) => e.seq === seq)?.body ?? null);
 }
+const mainTurns = () => fake().requests((q) => q.sessionKey === "agent:main:main");
+/** The batch the main session's latest spawn turn started. */
+const spawnedBatch = () => /Batch (pa-[a-z0-9-]+)/.exec(mainTurns().filter((q) => q.lastTool?.name === "parallel_spawn").at(-1)!.lastTool!.text)![1];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const ms = (iso: string | undefined) => (iso && iso !== "-" ? Date.parse(iso) : NaN);
 
 /** The engine's "batch … ended" line for `batchId`, as absolute times. */
@@ -34,9 +38,7 @@ describe("the completion notice comes promptly", () => {
       const tasks = Array.from({ length: 5 }, (_, i) => ({ label: `n${i}`, task: `t${trial}n${i} [[delay:2000]] [[reply:T${trial}N${i}]]` }));
       const r = await gw().chat(`fan out ${directive("parallel_spawn", { tasks, waitSeconds: 0 })} [[reply:SPAWNED-${trial}]]`, { sessionKey: "main" });
       expect(r.text).toBe(`SPAWNED-${trial}`);
-      const mainTurns = () => fake().requests((q) => q.sessionKey === "agent:main:main");
-      const spawnTurn = mainTurns().filter((q) => q.lastTool?.name === "parallel_spawn").at(-1)!;
-      const batchId = /Batch (pa-[a-z0-9-]+)/.exec(spawnTurn.lastTool!.text)![1];
+      const batchId = spawnedBatch();
       const kids = await fake().waitFor((log) => log.filter((q) => q.sessionKey?.includes(batchId) && q.endedAt).length === 5, { timeoutMs: 300_000 });
       const lastAnswer = Math.max(...kids.filter((q) => q.sessionKey?.includes(batchId)).map((q) => q.endedAt!));
       await fake().waitFor(() => mainTurns().some((q) => q.startedAt > lastAnswer && q.endedAt), { timeoutMs: 300_000 });
@@ -61,6 +63,33 @@ describe("the completion notice comes promptly", () => {
     // Target: 2.5 s (printed above). On a loaded 2-core machine the host alone can take a minute to finish a run
     // and to prepare the woken turn, so this bound only catches a notice that never comes; not a performance check.
     expect(median).toBeLessThanOrEqual(180_000);
+  });
+
+  it("finished children's sessions stay while the notified turn runs (deleting them slowed its start), and go once it ended", async () => {
+    const tasks = Array.from({ length: 3 }, (_, i) => ({ label: `h${i}`, task: `hold${i} [[delay:1000]] [[reply:H${i}]]` }));
+    const r = await gw().chat(`fan out ${directive("parallel_spawn", { tasks, waitSeconds: 0 })} [[reply:SPAWNED-HOLD]]`, { sessionKey: "main" });
+    expect(r.text).toBe("SPAWNED-HOLD");
+    const batchId = spawnedBatch();
+    const spawnEnded = Date.now();
+    // The woken turn takes 6 s. Without the hold, the deletes (1.5 s after each child ended) would run inside it.
+    fake().script({ session: "agent:main:main", delay: 6000, reply: "HEARD", times: 1 });
+    const woken = () => mainTurns().find((q) => q.startedAt > spawnEnded);
+    await fake().waitFor(() => woken() !== undefined, { timeoutMs: 300_000 });
+    const lastEnd = Math.max(...fake().requests((q) => Boolean(q.sessionKey?.includes(batchId))).map((q) => q.endedAt ?? Infinity));
+    await sleep(woken()!.startedAt + 3500 - Date.now());
+    const listed = async () => JSON.stringify((await gw().invokeTool("sessions_list", { limit: 200 })).body);
+    const during = await listed();
+    const checkedAt = Date.now();
+    expect(woken()!.endedAt, "the woken turn was still running at the check").toBeNull();
+    expect(during).toContain(batchId);
+    await fake().waitFor(() => woken()!.endedAt !== null, { timeoutMs: 300_000 });
+    let left = await listed();
+    for (let i = 0; i < 30 && left.includes(batchId); i++) (await sleep(1000), (left = await listed()));
+    process.stderr.write(
+      `[e2e] session hold: last child answered, woken turn +${woken()!.startedAt - lastEnd} ms, sessions still listed at +${checkedAt - lastEnd} ms, ` +
+        `turn ended +${woken()!.endedAt! - lastEnd} ms, sessions gone by +${Date.now() - lastEnd} ms\n`,
+    );
+    expect(left).not.toContain(batchId);
   });
 
   it("never left loopback", () => gw().assertNoEgress());
