@@ -526,6 +526,21 @@ describe("start and stop", () => {
     expect(lines).toContain(`parallel-agents: batch ${batch.batchId} failed: ${b.runs[1].error}`);
   });
 
+  it("a loop that gives up while a child runs stops that child and ends its run failed, its attempt interrupted", async () => {
+    const rt = new MemoryRuntime((req) => (req.message.includes("do slow") ? { hang: true } : { delayMs: 5 }));
+    const { engine } = make({ deadlines: { loopRestartMs: 10 } }, rt);
+    // Storing the fast run's result fails until the loop gives up (4 tries), then writes go through again.
+    failWrites(engine, MAX_LOOP_RESTARTS + 1, "disk full", (_b, runs) => runs.some(([, r]) => r.spec.label === "fast" && r.state === "ok"));
+    const batch = batchOf([spec("fast"), spec("slow")]);
+    engine.submit(batch);
+    await poll(() => engine.store.load(batch.batchId)?.open === false, 5_000);
+    const slow = engine.store.load(batch.batchId)!.runs[1];
+    expect(slow).toMatchObject({ state: "failed", error: expect.stringContaining("gave up: disk full") });
+    expect(slow.attempts.map((a) => a.outcome)).toEqual(["interrupted"]);
+    expect(rt.stops).toContain(slow.attempts[0].sessionKey);
+    expect(rt.runs.find((r) => r.req.sessionKey === slow.attempts[0].sessionKey)?.result).toMatchObject({ state: "error", error: "stopped" });
+  });
+
   it("a batch whose recovery fails is logged and still run", async () => {
     const dir = tempDir();
     const store = BatchStore.open(dir);

@@ -127,6 +127,13 @@ describe("JSON contracts", () => {
     expect(rt.runs[1].req.message).toMatch(/JSON/);
   });
 
+  it("a run whose replies never meet the contract fails, and still returns every word its child wrote last", async () => {
+    const rt = new MemoryRuntime(() => ({ reply: "sure! no json here" }));
+    const b = await setup([spec("q", { outputSchema: schema })], rt).done();
+    expect(b.runs[0]).toMatchObject({ state: "failed", output: "sure! no json here" });
+    expect(b.runs[0].attempts.every((a) => a.outcome === "invalid_json")).toBe(true);
+  });
+
   it("repairs common JSON defects locally without another attempt", async () => {
     const rt = new MemoryRuntime(() => ({ reply: "Here you go: {answer: 7,}" }));
     const b = await setup([spec("q", { outputSchema: schema })], rt).done();

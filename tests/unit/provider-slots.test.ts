@@ -87,6 +87,9 @@ describe("the learned cap", () => {
     let t = 10;
     for (let i = 0; i < 20; i++) cap.succeeded(t, ++t);
     expect(cap.cap).toBe(3);
+    const late = new LearnedCap("p", 8);
+    late.rateLimited(2, 3, 1);
+    expect(late.rateLimited(5, 6, 2)?.to).toBe(1); // runs started before the cut still out: a new limit cuts one step at least
     expect(new ProviderSlots({ hostMax: 5, caps: { p: 2 } }).capOf("p")).toBe(2);
     expect(new ProviderSlots({ hostMax: 5, caps: { p: 9 } }).capOf("p")).toBe(5);
   });
@@ -150,8 +153,12 @@ describe("a learned cap across a restart", () => {
     const store: MetaStore = { getMeta: (k) => meta.get(k), setMeta: (k, v) => void meta.set(k, v) };
     expect(recallCaps(store)).toEqual({});
     rememberCaps(store, { p: { cap: 2, at: 1_000 }, q: { cap: 3, at: 5_000 } });
+    expect([...meta.keys()]).toEqual(["learned_provider_caps"]); // the stored name: renaming it forgets every cap on upgrade
+    expect(REMEMBER_FOR_MS).toBe(24 * 60 * 60 * 1000);
     expect(recallCaps(store, 1_000 + REMEMBER_FOR_MS)).toEqual({ q: { cap: 3, at: 5_000 } });
     expect(recallCaps(store, 1_000 + REMEMBER_FOR_MS - 1)).toEqual({ p: { cap: 2, at: 1_000 }, q: { cap: 3, at: 5_000 } });
+    meta.set("learned_provider_caps", '{"one":{"cap":1,"at":1},"zero":{"cap":0,"at":1},"when":{"cap":2,"at":"1"}}');
+    expect(recallCaps(store, 2)).toEqual({ one: { cap: 1, at: 1 } });
     for (const junk of ["not json", "null", "[1]", '{"p":{"cap":"2","at":1}}', '{"p":{"cap":1.5,"at":1}}', '{"p":null}']) {
       meta.set([...meta.keys()][0], junk);
       expect(recallCaps(store, 2), junk).toEqual({});
