@@ -45,7 +45,7 @@ export class LearnedCap {
     const to = Math.max(1, Math.min(this.bound, cap));
     if (to === this.cap) return undefined;
     const change = this.change(to, `remembered from before the restart, learned ${new Date(learnedAt).toISOString()}`, now);
-    this.changedAt = learnedAt;
+    this.changedAt = learnedAt; // restarts do not renew it: the day it is remembered for counts from its learning
     return change;
   }
 

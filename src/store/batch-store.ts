@@ -170,15 +170,14 @@ export class BatchStore {
 
   private migrate(): void {
     this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    const row = this.sql("SELECT value FROM meta WHERE key = 'schema_version'").get();
-    const version = row ? Number(row.value) : 0;
+    const version = Number(this.getMeta("schema_version") ?? 0);
     if (version > MIGRATIONS.length) {
       throw new Error(`batch store ${this.path} has schema version ${version}, newer than this plugin knows (${MIGRATIONS.length}); upgrade the plugin`);
     }
     for (let v = version; v < MIGRATIONS.length; v++) {
       this.tx(() => {
         this.db.exec(MIGRATIONS[v]);
-        this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(v + 1));
+        this.setMeta("schema_version", String(v + 1));
       });
     }
   }

@@ -5,7 +5,7 @@ import { BatchStore } from "../../src/store/batch-store.js";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { overlappingRequests } from "./support/fake-model.mjs";
-import { byLabel, call, childRequests, expectCancelRecorded, pluginGateway, runKey } from "./support/plugin-calls.js";
+import { byLabel, call, childRequests, expectCancelRecorded, listedSessions, pluginGateway, runKey, sessionsGone } from "./support/plugin-calls.js";
 import { useGateway } from "./support/use-gateway.js";
 
 const SECRET = "e2e-secret-value-0123456789";
@@ -56,15 +56,8 @@ describe("parallel-agents in the real gateway", () => {
 
   it("finished children's sessions are deleted by the host, also those still pending when the call returned", async () => {
     const { details } = await call(gw(), "parallel_spawn", { tasks: [task("d1", "[[reply:D1]]"), task("d2", "[[reply:D2]]")], waitSeconds: 60 });
-    const listed = async () => JSON.stringify((await gw().invokeTool("sessions_list", { limit: 200 })).body);
-    const before = await listed();
-    expect(before).toContain("agent:main:"); // the listing works and shows sessions
-    let left = before;
-    for (let i = 0; i < 30 && left.includes(details.batchId); i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      left = await listed();
-    }
-    expect(left).not.toContain(details.batchId);
+    expect(await listedSessions(gw())).toContain("agent:main:"); // the listing works and shows sessions
+    expect(await sessionsGone(gw(), details.batchId)).not.toContain(details.batchId);
   });
 
   it("poll_until_complete answers the same finished batch identically, again and again", async () => {

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { pluginGateway } from "./support/plugin-calls.js";
+import { listedSessions, pluginGateway, sessionsGone } from "./support/plugin-calls.js";
 import { useGateway } from "./support/use-gateway.js";
 
 const gw = useGateway({ ...pluginGateway("notice"), config: { agents: { defaults: { heartbeat: { every: "30m" } } } }, readyTimeoutMs: 300_000 });
@@ -77,14 +77,12 @@ describe("the completion notice comes promptly", () => {
     await fake().waitFor(() => woken() !== undefined, { timeoutMs: 300_000 });
     const lastEnd = Math.max(...fake().requests((q) => Boolean(q.sessionKey?.includes(batchId))).map((q) => q.endedAt ?? Infinity));
     await sleep(woken()!.startedAt + 3500 - Date.now());
-    const listed = async () => JSON.stringify((await gw().invokeTool("sessions_list", { limit: 200 })).body);
-    const during = await listed();
+    const during = await listedSessions(gw());
     const checkedAt = Date.now();
     expect(woken()!.endedAt, "the woken turn was still running at the check").toBeNull();
     expect(during).toContain(batchId);
     await fake().waitFor(() => woken()!.endedAt !== null, { timeoutMs: 300_000 });
-    let left = await listed();
-    for (let i = 0; i < 30 && left.includes(batchId); i++) (await sleep(1000), (left = await listed()));
+    const left = await sessionsGone(gw(), batchId);
     process.stderr.write(
       `[e2e] session hold: last child answered, woken turn +${woken()!.startedAt - lastEnd} ms, sessions still listed at +${checkedAt - lastEnd} ms, ` +
         `turn ended +${woken()!.endedAt! - lastEnd} ms, sessions gone by +${Date.now() - lastEnd} ms\n`,

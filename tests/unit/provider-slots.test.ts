@@ -140,6 +140,7 @@ describe("a learned cap across a restart", () => {
     expect(after.capOf("q")).toBe(8);
     expect(capChangeLine(change)).toBe(`provider p: concurrency cap lowered 8 -> 2 (remembered from before the restart, learned ${new Date(1001).toISOString()})`);
     expect(after.snapshot().changes).toEqual([change]);
+    expect(after.learnedCaps()).toEqual({ p: { cap: 2, at: 1001 } }); // saved again, it keeps the time it was learned
     c.tick();
     for (const id of ["a", "b"]) after.take(A, "p/x", id, noop);
     for (const id of ["a", "b"]) after.release(id, "ok");

@@ -50,6 +50,19 @@ export function expectCancelRecorded(run: Run) {
   expect(run.state === "cancelled" || run.stopping === "cancelled", JSON.stringify(run)).toBe(true);
 }
 
+/** The host's session list (its `sessions_list` tool through POST /tools/invoke), as JSON text. */
+export const listedSessions = async (gw: Gateway) => JSON.stringify((await gw.invokeTool("sessions_list", { limit: 200 })).body);
+
+/** Waits (about 30 s at most) until no listed session belongs to `batchId`; returns the last listing. */
+export async function sessionsGone(gw: Gateway, batchId: string): Promise<string> {
+  let listed = await listedSessions(gw);
+  for (let i = 0; i < 30 && listed.includes(batchId); i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    listed = await listedSessions(gw);
+  }
+  return listed;
+}
+
 /** The run a child request belongs to: its session key without the attempt suffix. */
 export const runKey = (q: FakeRequest) => q.sessionKey?.replace(/-a\d+$/, "") ?? null;
 
