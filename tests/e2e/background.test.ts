@@ -21,7 +21,10 @@ const researchReply = (topic: string) => `[[reply:${JSON.stringify({ topic, summ
 describe("batches run in the gateway on their own", () => {
   it("6 tasks, concurrency 2, waitSeconds 0, then nothing: every lane runs and the failing one escalates, with no call of ours in flight", async () => {
     const tasks = Array.from({ length: 6 }, (_, i) => ({ label: `l${i}`, task: `l${i} [[delay:1500]] ${i === 3 ? "[[error@cheap:400]] " : ""}[[reply:L${i}-OUT]]` }));
-    const { details } = await call(gw(), "parallel_spawn", { tasks, maxConcurrency: 2, waitSeconds: 0 });
+    // Its own session: its completion notice must not wake agent:main:main just as the next spec sends a message
+    // there (the host then fails that chat with "Session … changed while starting work. Retry.", seen in CI).
+    const session = "agent:main:unattended";
+    const { details } = await call(gw(), "parallel_spawn", { tasks, maxConcurrency: 2, waitSeconds: 0 }, session);
     expect(details.complete).toBe(false);
     const spawned = Date.now();
     // 9 child runs of 1.5 s, two at a time. The host adds ~1.5 s before each child's model request and up to
@@ -30,7 +33,7 @@ describe("batches run in the gateway on their own", () => {
     process.stderr.write(`[e2e] unattended batch of 6 (9 runs) done ${Date.now() - spawned} ms after the spawn returned\n`);
     const l3 = children.filter((q) => q.sessionKey?.includes(details.batchId) && q.lastUser.includes("l3 "));
     expect(l3.map((q) => q.model)).toEqual(["cheap", "cheap", "mid"]);
-    const { details: after } = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 10 });
+    const { details: after } = await call(gw(), "poll_until_complete", { batchId: details.batchId, timeoutSeconds: 10 }, session);
     expect(after.complete).toBe(true);
     expect(after.runs.map((r) => [r.label, r.state, r.output])).toEqual(tasks.map((t, i) => [t.label, "ok", `L${i}-OUT`]));
   });

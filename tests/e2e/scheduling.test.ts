@@ -79,12 +79,22 @@ describe("provider-aware concurrency", () => {
     await fake().waitFor((log) => log.filter((q) => q.sessionKey?.includes(b.batchId)).length >= 8, { timeoutMs: 300_000 });
     const { details: q } = await call(gw(), "parallel_spawn", { tasks: tasks("quiet", 2), waitSeconds: 600 }, "agent:main:dm-quiet");
     expect(q.runs.map((r) => r.state)).toEqual(["ok", "ok"]);
-    const order = childRequests(gw()).filter((r) => r.sessionKey!.includes(b.batchId) || r.sessionKey!.includes(q.batchId)).sort((x, y) => x.startedAt - y.startedAt);
-    const quietAt = order.flatMap((r, i) => (r.sessionKey!.includes(q.batchId) ? [i + 1] : []));
     const busyDone = (await call(gw(), "poll_until_complete", { batchId: b.batchId, timeoutSeconds: 600 }, "agent:main:main")).details;
-    process.stderr.write(`[e2e] fairness: the 2-task batch's model requests were #${quietAt.join(" and #")} of the ${order.length} so far (24-task batch already had 8 in flight)\n`);
     expect(busyDone.runs.every((r) => r.state === "ok")).toBe(true);
-    expect(quietAt[1]).toBeLessThanOrEqual(12);
+    // The engine's order is when it handed each attempt to the host (stored startedAt); the host then
+    // prepares runs at its own pace, so the model may see them in another order (printed, not judged:
+    // one CI run had the engine's #9/#10 reach the model as #9/#13).
+    // A start in the same millisecond as a quiet run's does not count as ahead of it.
+    const starts = [...busyDone.runs, ...q.runs].flatMap((r) => r.attempts.map((a) => ({ quiet: q.runs.includes(r), at: Date.parse(a.startedAt!) })));
+    const quietAt = starts.filter((s) => s.quiet).map((s) => 1 + starts.filter((o) => o.at < s.at).length).sort((x, y) => x - y);
+    const requests = childRequests(gw()).filter((r) => r.sessionKey!.includes(b.batchId) || r.sessionKey!.includes(q.batchId)).sort((x, y) => x.startedAt - y.startedAt);
+    const quietAtModel = requests.flatMap((r, i) => (r.sessionKey!.includes(q.batchId) ? [i + 1] : []));
+    process.stderr.write(
+      `[e2e] fairness: the engine started the 2-task batch's runs #${quietAt.join(" and #")} of ${starts.length}; ` +
+        `the model saw them #${quietAtModel.join(" and #")} (24-task batch already had 8 in flight)\n`,
+    );
+    // #9/#10 unless a busy run ended before the quiet batch was admitted (then #10/#11); without fairness, #25/#26.
+    expect(quietAt[1]).toBeLessThanOrEqual(11);
   }, 900_000);
 
   it("never left loopback", () => gw().assertNoEgress());

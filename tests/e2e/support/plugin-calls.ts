@@ -11,7 +11,7 @@ export type Run = {
   model: string;
   error?: string;
   stopping?: string;
-  attempts: { model: string; modelUsed?: string; outcome: string; reason?: string; tokens: number }[];
+  attempts: { model: string; modelUsed?: string; outcome: string; reason?: string; tokens: number; startedAt?: string }[];
   usage: { tokens: number; costUsd: number };
 };
 export type Details = {
