@@ -2,7 +2,7 @@
 // binary (gw().cli), our commands reach the gateway's methods, and --json is machine-readable. Also the
 // `/parallel-agents` chat command, sent the way webchat sends a message (the gateway's chat.send).
 import { describe, expect, it } from "vitest";
-import { call, pluginGateway } from "./support/plugin-calls.js";
+import { call, chatCommand, pluginGateway } from "./support/plugin-calls.js";
 import { sleep, useGateway } from "./support/use-gateway.js";
 
 const gw = useGateway(pluginGateway("cli"));
@@ -65,20 +65,10 @@ describe("operator CLI", () => {
   it("/parallel-agents status typed in a chat (chat.send) answers without a model turn, with that agent's batches only", async () => {
     const { details: theirs } = await call(gw(), "parallel_spawn", { tasks: [{ label: "theirs", task: "theirs [[reply:T]]" }], waitSeconds: 60 }, "agent:other:main");
     const sessionKey = "agent:main:cmd";
-    const gwCall = async (method: string, params: unknown) => {
-      const r = await gw().cli(["gateway", "call", method, "--json", "--params", JSON.stringify(params)], { timeoutMs: 90_000 });
-      expect(r.code, `${method}: ${r.stdout}\n${r.stderr}`).toBe(0);
-      return r.stdout.slice(r.stdout.indexOf("{"));
-    };
-    await gwCall("chat.send", { sessionKey, message: "/parallel-agents status", idempotencyKey: "e2e-cmd-status" });
-    let history = "";
-    for (let i = 0; i < 15 && !history.includes("open batch"); i++) {
-      if (i) await sleep(500);
-      history = await gwCall("chat.history", { sessionKey });
-    }
-    expect(history).toMatch(/parallel-agents: 1 open batch, 1 shown/);
-    expect(history).toContain(batchId); // this agent's open batch
-    expect(history).not.toContain(theirs.batchId); // no agent sees another agent's work
+    const reply = await chatCommand(gw(), sessionKey, "/parallel-agents status", "open batch");
+    expect(reply).toMatch(/parallel-agents: 1 open batch, 1 shown/);
+    expect(reply).toContain(batchId); // this agent's open batch
+    expect(reply).not.toContain(theirs.batchId); // no agent sees another agent's work
     expect(gw().fake!.requests((q) => q.sessionKey === sessionKey)).toEqual([]); // answered without a model turn
   });
 

@@ -5,8 +5,8 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BatchStore } from "../../src/store/batch-store.js";
-import { type Details, call, childRequests, pluginGateway } from "./support/plugin-calls.js";
-import { sleep, useGateway } from "./support/use-gateway.js";
+import { type Details, call, chatCommand, childRequests, pluginGateway } from "./support/plugin-calls.js";
+import { useGateway } from "./support/use-gateway.js";
 
 const PRICES = { "fake/cheap": { input: 1, output: 2 }, "fake/mid": { input: 5, output: 10 }, "fake/strong": { input: 20, output: 40 } };
 const gw = useGateway(pluginGateway("stats", { pluginConfig: { prices: PRICES, maxConcurrency: 6, retries: 2 } }));
@@ -119,20 +119,9 @@ describe("a ladder that learns, and the stats that show it", () => {
     expect((await cli(["doctor"])).stdout).toMatch(/learned starts:\n\s+\[main\] researcher starts on fake\/mid: fake\/cheap failed \d+ of its last \d+ researcher runs/);
 
     const sessionKey = "agent:main:stats-cmd";
-    const gwCall = async (method: string, params: unknown) => {
-      // A generous call timeout: the shared machine's gateway can take more than the CLI's default 10 s.
-      const r = await gw().cli(["gateway", "call", method, "--json", "--timeout", "60000", "--params", JSON.stringify(params)], { timeoutMs: 90_000 });
-      expect(r.code, `${method}: ${r.stdout}\n${r.stderr}`).toBe(0);
-      return r.stdout.slice(r.stdout.indexOf("{"));
-    };
-    await gwCall("chat.send", { sessionKey, message: "/parallel-agents stats 1d", idempotencyKey: "e2e-cmd-stats" });
-    let history = "";
-    for (let i = 0; i < 20 && !history.includes("parallel-agents stats"); i++) {
-      if (i) await sleep(500);
-      history = await gwCall("chat.history", { sessionKey });
-    }
-    expect(history).toContain("parallel-agents stats (agent main");
-    expect(history).toContain("researcher starts on fake/mid");
+    const reply = await chatCommand(gw(), sessionKey, "/parallel-agents stats 1d", "parallel-agents stats (agent");
+    expect(reply).toContain("parallel-agents stats (agent main");
+    expect(reply).toContain("researcher starts on fake/mid");
     expect(gw().fake!.requests((q) => q.sessionKey === sessionKey)).toEqual([]);
   }, 600_000); // several CLI boots on a shared machine
 

@@ -1,7 +1,7 @@
 // Small helpers for calling our four tools through POST /tools/invoke and reading what came back.
 import { expect } from "vitest";
 import { REPO_ROOT } from "./gateway.mjs";
-import type { FakeRequest, Gateway } from "./use-gateway.js";
+import { type FakeRequest, type Gateway, sleep } from "./use-gateway.js";
 
 export type Run = {
   label: string;
@@ -78,4 +78,31 @@ export function pluginGateway(name: string, extra: { pluginConfig?: Record<strin
     pluginConfig: { ladder: ["fake/cheap", "fake/mid", "fake/strong"], ...extra.pluginConfig },
     ...(extra.allowModelOverride === false ? {} : { subagent: { allowModelOverride: true } }),
   };
+}
+
+/**
+ * Types a slash command into a chat (chat.send) and returns the text of the replies that are not the user's own
+ * message, once `replyMarker` shows in them. Reading only the replies matters: the command's own words (e.g.
+ * "/parallel-agents stats") would otherwise satisfy a search for the reply's heading.
+ */
+export async function chatCommand(gw: Gateway, sessionKey: string, message: string, replyMarker: string, waitMs = 90_000) {
+  const gwCall = async (method: string, params: unknown) => {
+    // A generous call timeout: on a loaded machine the gateway can take more than the CLI's default 10 s.
+    const r = await gw.cli(["gateway", "call", method, "--json", "--timeout", "60000", "--params", JSON.stringify(params)], { timeoutMs: 90_000 });
+    expect(r.code, `${method}: ${r.stdout}\n${r.stderr}`).toBe(0);
+    return JSON.parse(r.stdout.slice(r.stdout.indexOf("{")));
+  };
+  await gwCall("chat.send", { sessionKey, message, idempotencyKey: `e2e-cmd-${sessionKey}` });
+  const deadline = Date.now() + waitMs;
+  let replies = "";
+  for (let first = true; first || Date.now() < deadline; first = false) {
+    if (!first) await sleep(500);
+    const history: { messages?: { role: string; content: unknown }[] } = await gwCall("chat.history", { sessionKey });
+    replies = (history.messages ?? [])
+      .filter((m) => m.role !== "user")
+      .map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content)))
+      .join("\n");
+    if (replies.includes(replyMarker)) break;
+  }
+  return replies;
 }
