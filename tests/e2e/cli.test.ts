@@ -2,7 +2,7 @@
 // binary (gw().cli), our commands reach the gateway's methods, and --json is machine-readable. Also the
 // `/parallel-agents` chat command, sent the way webchat sends a message (the gateway's chat.send).
 import { describe, expect, it } from "vitest";
-import { call, chatCommand, pluginGateway } from "./support/plugin-calls.js";
+import { byLabel, call, chatCommand, pluginGateway } from "./support/plugin-calls.js";
 import { sleep, useGateway } from "./support/use-gateway.js";
 
 const gw = useGateway(pluginGateway("cli"));
@@ -37,7 +37,11 @@ describe("operator CLI", () => {
     batchId = details.batchId;
     // The fast one done, the slow one running.
     await gw().fake!.waitFor((log) => log.some((q) => q.sessionKey?.includes(batchId) && q.reply.text === "X" && q.endedAt) && log.some((q) => q.sessionKey?.includes(batchId) && q.lastUser.includes("slow ")), { timeoutMs: 30_000 });
-    await sleep(1000);
+    // The engine records "ok" once the host has ended the child's run, which can take seconds after the model answered.
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(500)) {
+      const { details: now } = await call(gw(), "poll_until_complete", { batchId, timeoutSeconds: 0 });
+      if (byLabel(now).fast.state === "ok") break;
+    }
     const [s, table] = await Promise.all([json(["status"]), cli(["status"], 0, { PA_CLI_DEBUG: "1" })]);
     process.stderr.write(`[e2e] status stderr: ${table.stderr.trim()}\n`);
     expect(s.source).toBe("gateway");

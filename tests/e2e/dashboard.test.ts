@@ -60,8 +60,8 @@ describe("dashboard in a real browser", () => {
     expect(res!.status()).toBe(200);
     const csp = (await res!.allHeaders())["content-security-policy"];
     expect(csp).toMatch(/default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src 'self'/);
-    await page.getByText("No batches yet").waitFor({ timeout: 10_000 });
-    await page.waitForFunction(() => /^live · updated/.test(document.getElementById("live")!.textContent ?? ""), undefined, { timeout: 10_000 });
+    await page.getByText("No batches yet").waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => /^live · updated/.test(document.getElementById("live")!.textContent ?? ""), undefined, { timeout: 30_000 });
     await page.evaluate(() => ((window as any).__loaded = "once"));
   });
 
@@ -82,7 +82,7 @@ describe("dashboard in a real browser", () => {
     batchId = spawned.body.result.details.batchId;
 
     const item = page.locator(`button.batch[data-batch="${batchId}"]`);
-    await item.waitFor({ timeout: 10_000 });
+    await item.waitFor({ timeout: 30_000 });
     // Keyboard: focus the batch and open it with Enter.
     await item.focus();
     await page.keyboard.press("Enter");
@@ -111,8 +111,8 @@ describe("dashboard in a real browser", () => {
 
   it("the timeline has one bar per attempt, coloured by rung and marked by outcome; the escalated run shows two rungs", async () => {
     const b = await batchDone(batchId);
-    await page.locator('.lane[data-run="hangs"][data-state="timed_out"]').waitFor({ timeout: 10_000 });
-    await page.locator(`button.batch[data-batch="${batchId}"][data-state="done"], button.batch[data-batch="${batchId}"][data-state="ending"]`).waitFor({ timeout: 10_000 });
+    await page.locator('.lane[data-run="hangs"][data-state="timed_out"]').waitFor({ timeout: 30_000 });
+    await page.locator(`button.batch[data-batch="${batchId}"][data-state="done"], button.batch[data-batch="${batchId}"][data-state="ending"]`).waitFor({ timeout: 30_000 });
     for (const run of b.runs) {
       const bars = page.locator(`.lane[data-run="${run.label}"] .bar`);
       expect(await bars.count(), run.label).toBe(run.attempts.length);
@@ -239,7 +239,7 @@ describe("dashboard in a real browser", () => {
   });
 
   it("the host advertises the Parallel Agents tab (plugins.uiDescriptors, what the Control UI reads) pointing at the page", async () => {
-    const r = await gw().cli(["gateway", "call", "plugins.uiDescriptors", "--params", "{}", "--json"], { timeoutMs: 120_000 });
+    const r = await gw().cli(["gateway", "call", "plugins.uiDescriptors", "--params", "{}", "--json", "--timeout", "60000"], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.slice(r.stdout.indexOf("{")));
     const tab = (out.controlUiTabs ?? []).find((t: any) => t.pluginId === "parallel-agents");

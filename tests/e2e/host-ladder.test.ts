@@ -3,7 +3,7 @@
 // the requesting agent's own model policy (`agents.entries.frugal.modelPolicy.allow`) is respected.
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { call, childRequests } from "./support/plugin-calls.js";
+import { type Run, call, childRequests } from "./support/plugin-calls.js";
 import { REPO_ROOT } from "./support/gateway.mjs";
 import { useGateway } from "./support/use-gateway.js";
 
@@ -25,6 +25,19 @@ const gw = useGateway({
   },
 });
 
+/**
+ * Every attempt is on the plugin's rung and the last one is ok. Right after the gateway starts (this file has no
+ * warm-up turn), the host may not have loaded the plugin's model catalog yet and answers "Unknown model" once (seen
+ * in CI): that try is retried on the same rung, and no other failure is allowed.
+ */
+function expectOnPluginRung(attempts: Run["attempts"]) {
+  const tries = JSON.stringify(attempts);
+  expect(attempts.map((a) => [a.model, a.modelUsed]), tries).toEqual(attempts.map(() => ["plugfake/plug-mid", "plugfake/plug-mid"]));
+  expect(attempts.at(-1)?.outcome, tries).toBe("ok");
+  expect(attempts.slice(0, -1).map((a) => a.reason), tries).toEqual(attempts.slice(0, -1).map(() => expect.stringMatching(/^Unknown model: plugfake\/plug-mid/)));
+  expect(attempts.length, tries).toBeLessThanOrEqual(2);
+}
+
 describe("the ladder the user configured", () => {
   it("a rung from an installed provider plugin is usable: a tier-1 role starts on it and a failing cheap rung escalates to it", async () => {
     const { details } = await call(gw(), "parallel_spawn", {
@@ -37,15 +50,13 @@ describe("the ladder the user configured", () => {
     const [esc, writer] = details.runs;
     expect(esc).toMatchObject({ state: "ok", output: "FROM-PLUGIN" });
     // The cheap rung fails (the policy may retry it once), then the run escalates to the plugin's rung, not to strong.
-    expect(esc.attempts.slice(0, -1).map((a) => [a.model, a.outcome])).toEqual(esc.attempts.slice(0, -1).map(() => ["fake/cheap", "provider_error"]));
-    expect(esc.attempts.at(-1)).toMatchObject({ model: "plugfake/plug-mid", modelUsed: "plugfake/plug-mid", outcome: "ok" });
+    const cheap = esc.attempts.filter((a) => a.model === "fake/cheap");
+    expect(esc.attempts.slice(0, cheap.length)).toEqual(cheap);
+    expect(cheap.map((a) => a.outcome)).toEqual(cheap.map(() => "provider_error"));
+    expect(cheap.length).toBeGreaterThan(0);
+    expectOnPluginRung(esc.attempts.slice(cheap.length));
     expect(writer).toMatchObject({ state: "ok", output: "WRITTEN" });
-    // Every writer attempt is on the plugin's rung. Right after the gateway starts, the host may not have loaded
-    // the plugin's model catalog yet and answers "Unknown model" once (seen in CI): that try is retried on the same rung.
-    const tries = JSON.stringify(writer.attempts);
-    expect(writer.attempts.map((a) => [a.model, a.modelUsed]), tries).toEqual(writer.attempts.map(() => ["plugfake/plug-mid", "plugfake/plug-mid"]));
-    expect(writer.attempts.slice(0, -1).map((a) => a.reason), tries).toEqual(writer.attempts.slice(0, -1).map(() => expect.stringMatching(/^Unknown model: plugfake\/plug-mid/)));
-    expect(writer.attempts.length, tries).toBeLessThanOrEqual(2);
+    expectOnPluginRung(writer.attempts);
     expect((details.notes ?? []).join(" ")).not.toMatch(/skipped/);
     expect(childRequests(gw(), details.batchId).map((q) => q.model)).toContain("plug-mid");
   });

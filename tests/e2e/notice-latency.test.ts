@@ -71,8 +71,9 @@ describe("the completion notice comes promptly", () => {
     expect(r.text).toBe("SPAWNED-HOLD");
     const batchId = spawnedBatch();
     const spawnEnded = Date.now();
-    // The woken turn takes 6 s. Without the hold, the deletes (1.5 s after each child ended) would run inside it.
-    fake().script({ session: "agent:main:main", delay: 6000, reply: "HEARD", times: 1 });
+    // The woken turn takes 10 s. Without the hold, the deletes (1.5 s after each child ended) would run inside it.
+    // The check comes 3.5 s into the turn; the rest leaves room for a slow sessions_list on a loaded host.
+    fake().script({ session: "agent:main:main", delay: 10_000, reply: "HEARD", times: 1 });
     const woken = () => mainTurns().find((q) => q.startedAt > spawnEnded);
     await fake().waitFor(() => woken() !== undefined, { timeoutMs: 300_000 });
     const lastEnd = Math.max(...fake().requests((q) => Boolean(q.sessionKey?.includes(batchId))).map((q) => q.endedAt ?? Infinity));

@@ -77,6 +77,7 @@ describe("provider-aware concurrency", () => {
     const busy = call(gw(), "parallel_spawn", { tasks: tasks("busy", 24), maxConcurrency: 24, waitSeconds: 0 }, "agent:main:main");
     const { details: b } = await busy;
     await fake().waitFor((log) => log.filter((q) => q.sessionKey?.includes(b.batchId)).length >= 8, { timeoutMs: 300_000 });
+    const quietSent = Date.now();
     const { details: q } = await call(gw(), "parallel_spawn", { tasks: tasks("quiet", 2), waitSeconds: 600 }, "agent:main:dm-quiet");
     expect(q.runs.map((r) => r.state)).toEqual(["ok", "ok"]);
     const busyDone = (await call(gw(), "poll_until_complete", { batchId: b.batchId, timeoutSeconds: 600 }, "agent:main:main")).details;
@@ -93,8 +94,12 @@ describe("provider-aware concurrency", () => {
       `[e2e] fairness: the engine started the 2-task batch's runs #${quietAt.join(" and #")} of ${starts.length}; ` +
         `the model saw them #${quietAtModel.join(" and #")} (24-task batch already had 8 in flight)\n`,
     );
-    // #9/#10 unless a busy run ended before the quiet batch was admitted (then #10/#11); without fairness, #25/#26.
-    expect(quietAt[1]).toBeLessThanOrEqual(11);
+    // Busy runs that ended before the quiet batch came in were rightly replaced by busy ones (1.5 s runs: how many
+    // depends on the host's pace). From the quiet spawn on, the next two free slots are the quiet batch's; one busy
+    // start may slip in while the spawn request is on its way. Without fairness, ~16 busy runs start first.
+    const busyAhead = starts.filter((s) => !s.quiet && s.at > quietSent && s.at < Math.max(...starts.filter((o) => o.quiet).map((o) => o.at)));
+    process.stderr.write(`[e2e] fairness: ${busyAhead.length} busy run(s) started between the quiet spawn and the quiet batch's last start\n`);
+    expect(busyAhead.length).toBeLessThanOrEqual(1);
   }, 900_000);
 
   it("never left loopback", () => gw().assertNoEgress());
