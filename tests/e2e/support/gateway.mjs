@@ -19,11 +19,17 @@ const NET_GUARD = join(here, "net-guard.mjs");
 const COMPILE_CACHE_TMP = join(REPO_ROOT, ".cache", "e2e-tmp");
 const RESERVED_PORTS = [19100, 19199]; // a colleague's range
 const PORT_SPAN = 5; // the gateway may derive helper ports from its own
-const live = new Set();
-
-process.once("exit", () => {
-  for (const child of live) killTree(child.pid, "SIGKILL", descendants(child.pid));
-});
+// One set and one exit hook per process: vitest imports this module afresh for every test file in a worker,
+// and a hook per import piled up past Node's listener warning (11 seen in CI).
+const LIVE = Symbol.for("parallel-agents.e2e.liveGateways");
+const live = globalThis[LIVE] ?? (globalThis[LIVE] = new Set());
+if (!process.listeners("exit").some((l) => l[LIVE])) {
+  const killAll = () => {
+    for (const child of live) killTree(child.pid, "SIGKILL", descendants(child.pid));
+  };
+  killAll[LIVE] = true;
+  process.once("exit", killAll);
+}
 
 /** PIDs of all live descendants (the spawn-broker worker runs in a process group of its own). */
 function descendants(pid) {
