@@ -4,9 +4,8 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { call } from "./support/plugin-calls.js";
-import { useGateway } from "./support/use-gateway.js";
-import { pluginGateway } from "./support/plugin-calls.js";
+import { call, pluginGateway } from "./support/plugin-calls.js";
+import { sleep, useGateway } from "./support/use-gateway.js";
 
 const gw = useGateway(pluginGateway("crash"));
 const fake = () => gw().fake!;
@@ -98,7 +97,7 @@ describe("crash safety in the real gateway", () => {
     // before the cancel may reach the model a little later, and is then stopped).
     const startedAfter = after.runs.flatMap((r) => r.attempts.filter((a) => Date.parse(a.startedAt!) >= answeredAt));
     expect(startedAfter).toEqual([]);
-    await new Promise((r) => setTimeout(r, 3_000));
+    await sleep(3_000);
     // And nothing re-run is left running at the model (a loaded host may take a while to carry the stop out).
     await fake().waitFor(() => mine().every((q) => q.startedAt <= downAt || q.endedAt !== null), { timeoutMs: 60_000 });
     process.stderr.write(`[e2e] model requests started after the cancel's answer (then stopped): ${mine().filter((q) => q.startedAt >= answeredAt).length}\n`);

@@ -9,7 +9,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { NO_BROWSER, findBrowser, useBrowser } from "./support/browser.js";
 import { REPO_ROOT } from "./support/gateway.mjs";
-import { pluginGateway } from "./support/plugin-calls.js";
+import { gatewayJson, pluginGateway } from "./support/plugin-calls.js";
 import { sleep, useGateway } from "./support/use-gateway.js";
 
 const SHOTS = join(REPO_ROOT, "reports", "dashboard");
@@ -239,9 +239,7 @@ describe("dashboard in a real browser", () => {
   });
 
   it("the host advertises the Parallel Agents tab (plugins.uiDescriptors, what the Control UI reads) pointing at the page", async () => {
-    const r = await gw().cli(["gateway", "call", "plugins.uiDescriptors", "--params", "{}", "--json", "--timeout", "60000"], { timeoutMs: 120_000 });
-    expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.slice(r.stdout.indexOf("{")));
+    const out = await gatewayJson(gw(), "plugins.uiDescriptors", {});
     const tab = (out.controlUiTabs ?? []).find((t: any) => t.pluginId === "parallel-agents");
     process.stderr.write(`[e2e] dashboard: controlUiTabs entry ${JSON.stringify(tab)}\n`);
     expect(tab).toMatchObject({ id: "parallel-agents", label: "Parallel Agents", path: "/parallel-agents/", requiresGatewayAuth: true });

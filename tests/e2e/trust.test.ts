@@ -4,7 +4,7 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { byLabel, call, childRequests, pluginGateway, refuse } from "./support/plugin-calls.js";
+import { byLabel, call, childRequests, gatewayCall, pluginGateway, refuse } from "./support/plugin-calls.js";
 import { useGateway } from "./support/use-gateway.js";
 import { longReport, outsideFences, readThroughHints } from "../support/read-on.js";
 
@@ -125,7 +125,7 @@ describe("research lanes are distinct", () => {
 describe("operator cancel labels", () => {
   it("the gateway method refuses [] and a string and names unknown labels, stopping nothing", async () => {
     const { details } = await call(gw(), "parallel_spawn", { tasks: [{ label: "keep", task: "keep [[delay:3000]] [[reply:KEPT]]" }] }, SESSION);
-    const method = (labels: unknown) => gw().cli(["gateway", "call", "parallel-agents.cancel", "--json", "--timeout", "60000", "--params", JSON.stringify({ batchId: details.batchId, labels })], { timeoutMs: 90_000 });
+    const method = (labels: unknown) => gatewayCall(gw(), "parallel-agents.cancel", { batchId: details.batchId, labels });
     for (const [labels, message] of [[[], /labels must be a non-empty array/], ["keep", /labels must be a non-empty array/], [["nope"], /unknown label \\?"nope\\?" \(batch \S+ has: keep\)/]] as const) {
       const r = await method(labels);
       expect(r.code, r.stdout).not.toBe(0);

@@ -1,4 +1,5 @@
 // Small helpers for calling our four tools through POST /tools/invoke and reading what came back.
+import { randomUUID } from "node:crypto";
 import { expect } from "vitest";
 import { REPO_ROOT } from "./gateway.mjs";
 import { type FakeRequest, type Gateway, sleep } from "./use-gateway.js";
@@ -57,7 +58,7 @@ export const listedSessions = async (gw: Gateway) => JSON.stringify((await gw.in
 export async function sessionsGone(gw: Gateway, batchId: string): Promise<string> {
   let listed = await listedSessions(gw);
   for (let i = 0; i < 30 && listed.includes(batchId); i++) {
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     listed = await listedSessions(gw);
   }
   return listed;
@@ -81,28 +82,33 @@ export function pluginGateway(name: string, extra: { pluginConfig?: Record<strin
 }
 
 /**
+ * Calls a gateway method through the CLI (`openclaw gateway call`). The call's own timeout is generous: on a loaded
+ * machine the gateway can take more than the CLI's default 10 s to answer.
+ */
+export const gatewayCall = (gw: Gateway, method: string, params: unknown) =>
+  gw.cli(["gateway", "call", method, "--json", "--timeout", "60000", "--params", JSON.stringify(params)], { timeoutMs: 90_000 });
+
+/** A gateway method call that must succeed; returns its JSON answer. */
+export async function gatewayJson(gw: Gateway, method: string, params: unknown) {
+  const r = await gatewayCall(gw, method, params);
+  expect(r.code, `${method}: ${r.stdout}\n${r.stderr}`).toBe(0);
+  return JSON.parse(r.stdout.slice(r.stdout.indexOf("{")));
+}
+
+/**
  * Types a slash command into a chat (chat.send) and returns the text of the replies that are not the user's own
  * message, once `replyMarker` shows in them. Reading only the replies matters: the command's own words (e.g.
  * "/parallel-agents stats") would otherwise satisfy a search for the reply's heading.
  */
 export async function chatCommand(gw: Gateway, sessionKey: string, message: string, replyMarker: string, waitMs = 90_000) {
-  const gwCall = async (method: string, params: unknown) => {
-    // A generous call timeout: on a loaded machine the gateway can take more than the CLI's default 10 s.
-    const r = await gw.cli(["gateway", "call", method, "--json", "--timeout", "60000", "--params", JSON.stringify(params)], { timeoutMs: 90_000 });
-    expect(r.code, `${method}: ${r.stdout}\n${r.stderr}`).toBe(0);
-    return JSON.parse(r.stdout.slice(r.stdout.indexOf("{")));
-  };
-  await gwCall("chat.send", { sessionKey, message, idempotencyKey: `e2e-cmd-${sessionKey}` });
-  const deadline = Date.now() + waitMs;
+  await gatewayJson(gw, "chat.send", { sessionKey, message, idempotencyKey: `e2e-cmd-${randomUUID()}` });
   let replies = "";
-  for (let first = true; first || Date.now() < deadline; first = false) {
-    if (!first) await sleep(500);
-    const history: { messages?: { role: string; content: unknown }[] } = await gwCall("chat.history", { sessionKey });
+  for (const deadline = Date.now() + waitMs; !replies.includes(replyMarker) && Date.now() < deadline; await sleep(500)) {
+    const history: { messages?: { role: string; content: unknown }[] } = await gatewayJson(gw, "chat.history", { sessionKey });
     replies = (history.messages ?? [])
       .filter((m) => m.role !== "user")
       .map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content)))
       .join("\n");
-    if (replies.includes(replyMarker)) break;
   }
   return replies;
 }
